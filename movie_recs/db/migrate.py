@@ -1,0 +1,44 @@
+"""Versioned, idempotent schema migrations: plain SQL files applied in order, once.
+
+Each file in `migrations/` (`NNNN_name.sql`) runs in its own transaction and is
+recorded in `schema_migrations`; an advisory lock keeps two migrators apart.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from movie_recs.services.postgres import PgSettings
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+ADVISORY_LOCK_KEY = 0x6D6F7669  # "movi"
+
+
+def migration_files() -> list[Path]:
+    return sorted(MIGRATIONS_DIR.glob("[0-9][0-9][0-9][0-9]_*.sql"))
+
+
+def migrate(pg: PgSettings) -> list[str]:
+    """Apply the migrations not applied yet; return the versions applied now."""
+    applied_now = []
+    conn = pg.connect()
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute(
+                "create table if not exists schema_migrations ("
+                " version text primary key,"
+                " applied_at timestamptz not null default now())"
+            )
+        for path in migration_files():
+            version = path.stem
+            with conn, conn.cursor() as cur:
+                cur.execute("select pg_advisory_xact_lock(%s)", (ADVISORY_LOCK_KEY,))
+                cur.execute("select 1 from schema_migrations where version = %s", (version,))
+                if cur.fetchone() is not None:
+                    continue
+                cur.execute(path.read_text())
+                cur.execute("insert into schema_migrations (version) values (%s)", (version,))
+                applied_now.append(version)
+    finally:
+        conn.close()
+    return applied_now

@@ -1,0 +1,50 @@
+"""Land PostgreSQL tables into the lake: Spark JDBC read, Delta write.
+
+Landed tables live under `<lake>/landing/<table>` and are registered in the
+metastore as `landing.<table>`, which is where dbt's `app` source reads them.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from movie_recs.identifiers import checked_identifier
+from movie_recs.lake.spark import lake_root
+from movie_recs.services.postgres import PgSettings
+
+LANDING_SCHEMA = "landing"
+
+
+def read_postgres(spark: SparkSession, pg: PgSettings, query_or_table: str) -> DataFrame:
+    """A table (or a parenthesised subquery with an alias) from PostgreSQL."""
+    return (
+        spark.read.format("jdbc")
+        .option("url", pg.jdbc_url)
+        .option("dbtable", query_or_table)
+        .option("user", pg.user)
+        .option("password", pg.password)
+        # the driver jar is on Spark's classloader, which DriverManager does not search
+        .option("driver", "org.postgresql.Driver")
+        .option("fetchsize", "10000")
+        .load()
+    )
+
+
+def landing_path(spark: SparkSession, table: str) -> str:
+    return f"{lake_root(spark)}/{LANDING_SCHEMA}/{checked_identifier(table)}"
+
+
+def land_snapshot(spark: SparkSession, pg: PgSettings, table: str) -> int:
+    """Replace `landing.<table>` with the table's current rows; return the row count."""
+    table = checked_identifier(table)
+    frame = read_postgres(spark, pg, table).withColumn("_landed_at", F.current_timestamp())
+    spark.sql(f"create schema if not exists {LANDING_SCHEMA}")
+    (
+        frame.write.format("delta")
+        .mode("overwrite")
+        .option("overwriteSchema", "true")
+        .option("path", landing_path(spark, table))
+        .saveAsTable(f"{LANDING_SCHEMA}.{table}")
+    )
+    return spark.table(f"{LANDING_SCHEMA}.{table}").count()

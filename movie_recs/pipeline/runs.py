@@ -1,0 +1,120 @@
+"""Bookkeeping in PostgreSQL: `pipeline_runs` rows and the one-run-at-a-time lock."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from movie_recs.pipeline.context import TaskResult
+from movie_recs.services.postgres import PgSettings
+
+# pg_advisory_lock key of the nightly run ("nite")
+NIGHTLY_LOCK_KEY = 0x6E697465
+
+
+class LockHeld(RuntimeError):
+    pass
+
+
+class NightlyLock:
+    """A session-level advisory lock, held on its own connection for the whole run.
+
+    Released when the connection closes, including when the process dies.
+    """
+
+    def __init__(self, pg: PgSettings) -> None:
+        self.pg = pg
+        self.conn = None
+
+    def __enter__(self) -> NightlyLock:
+        self.conn = self.pg.connect()
+        self.conn.autocommit = True
+        with self.conn.cursor() as cur:
+            cur.execute("select pg_try_advisory_lock(%s)", (NIGHTLY_LOCK_KEY,))
+            if not cur.fetchone()[0]:
+                self.conn.close()
+                raise LockHeld(
+                    "another nightly run holds the lock (pg_advisory_lock "
+                    f"{NIGHTLY_LOCK_KEY}); refusing to start a second one"
+                )
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.conn.close()
+
+
+class RunRecorder:
+    """Writes one `pipeline_runs` row per task attempt, committed immediately."""
+
+    def __init__(self, pg: PgSettings, run_id: str, run_date: date) -> None:
+        self.pg = pg
+        self.run_id = run_id
+        self.run_date = run_date
+
+    def _execute(self, sql: str, params: tuple):
+        conn = self.pg.connect()
+        try:
+            with conn, conn.cursor() as cur:
+                cur.execute(sql, params)
+                return cur.fetchone() if cur.description else None
+        finally:
+            conn.close()
+
+    def start(self, task: str) -> int:
+        (attempt,) = self._execute(
+            "insert into pipeline_runs (run_id, run_date, task, attempt, status, started_at)"
+            " select %s, %s, %s, coalesce(max(attempt), 0) + 1, 'running', %s"
+            " from pipeline_runs where run_id = %s and task = %s returning attempt",
+            (self.run_id, self.run_date, task, datetime.now(UTC), self.run_id, task),
+        )
+        return attempt
+
+    def finish(
+        self,
+        task: str,
+        attempt: int,
+        status: str,
+        result: TaskResult | None = None,
+        error: str | None = None,
+    ) -> None:
+        result = result or TaskResult()
+        self._execute(
+            "update pipeline_runs set status = %s, finished_at = %s, rows_in = %s,"
+            " rows_out = %s, rows_rejected = %s, error = %s"
+            " where run_id = %s and task = %s and attempt = %s",
+            (
+                status,
+                datetime.now(UTC),
+                result.rows_in,
+                result.rows_out,
+                result.rows_rejected,
+                error,
+                self.run_id,
+                task,
+                attempt,
+            ),
+        )
+
+    def already_published(self) -> bool:
+        row = self._execute(
+            "select 1 from pipeline_runs where run_id = %s and task = 'publish'"
+            " and status = 'succeeded' limit 1",
+            (self.run_id,),
+        )
+        return row is not None
+
+    def close_abandoned(self) -> int:
+        """Mark attempts left 'running' by a process that died as failed.
+
+        Only called while holding the nightly lock, so no live run owns them.
+        """
+        conn = self.pg.connect()
+        try:
+            with conn, conn.cursor() as cur:
+                cur.execute(
+                    "update pipeline_runs set status = 'failed', finished_at = now(),"
+                    " error = 'abandoned: the process ended without recording an outcome'"
+                    " where status = 'running'"
+                )
+                return cur.rowcount
+        finally:
+            conn.close()

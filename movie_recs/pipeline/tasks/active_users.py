@@ -1,0 +1,92 @@
+"""Task 1: land the run's inputs and find the active users.
+
+Lands `movies` and a snapshot of `rt_user_interactions` up to `as_of` (plus
+any event stamped in the future, to be rejected), classifies every event once
+(movie_recs.pipeline.event_rules), and writes the users with a usable event in
+the training window, from the snapshot and the archive, to
+`pipeline.active_users`. Later tasks and the dbt models read only these
+landed tables, so the whole run sees one consistent snapshot.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from pyspark.sql import functions as F
+
+from movie_recs.config import event_weights
+from movie_recs.lake.archive import archived_events
+from movie_recs.lake.landing import LANDING_SCHEMA, land_snapshot, landing_path, read_postgres
+from movie_recs.lake.spark import lake_root
+from movie_recs.pipeline.context import RunContext, TaskResult
+from movie_recs.pipeline.event_rules import EVENT_COLUMNS, classify_events
+
+EVENTS_SNAPSHOT = f"{LANDING_SCHEMA}.rt_user_interactions"
+ACTIVE_USERS = "pipeline.active_users"
+
+
+def _snapshot_query(as_of: datetime, not_after: datetime) -> str:
+    # Both bounds are datetimes computed by the run, never user text.
+    return (
+        f"(select {', '.join(EVENT_COLUMNS)} from rt_user_interactions"
+        f" where event_ts < '{as_of.isoformat()}'::timestamptz"
+        f" or event_ts > '{not_after.isoformat()}'::timestamptz) as snapshot"
+    )
+
+
+def run(ctx: RunContext) -> TaskResult:
+    spark = ctx.spark
+    land_snapshot(spark, ctx.pg, "movies")
+    not_after = datetime.now(UTC) + timedelta(minutes=float(ctx.vars["future_tolerance_minutes"]))
+    events = read_postgres(spark, ctx.pg, _snapshot_query(ctx.as_of, not_after))
+    classified = classify_events(
+        events,
+        spark.table(f"{LANDING_SCHEMA}.movies"),
+        archived_events(spark),
+        event_types=sorted(event_weights()),
+        rating_min=float(ctx.vars["rating_min"]),
+        rating_max=float(ctx.vars["rating_max"]),
+        not_after=not_after,
+    ).withColumn("_landed_at", F.current_timestamp())
+    (
+        classified.write.format("delta")
+        .mode("overwrite")
+        .option("overwriteSchema", "true")
+        .option("path", landing_path(spark, "rt_user_interactions"))
+        .saveAsTable(EVENTS_SNAPSHOT)
+    )
+
+    snapshot = spark.table(EVENTS_SNAPSHOT)
+    in_window = (F.col("event_ts") >= F.lit(ctx.window_start)) & (
+        F.col("event_ts") < F.lit(ctx.as_of)
+    )
+    usable_users = snapshot.where(F.col("reject_reason").isNull() & in_window).select("user_id")
+    archived_users = archived_events(spark).where(in_window).select("user_id")
+    active = (
+        usable_users.union(archived_users)
+        .distinct()
+        .select(
+            "user_id",
+            F.lit(ctx.run_date).alias("run_date"),
+            F.lit(ctx.as_of).alias("as_of"),
+        )
+    )
+    spark.sql("create schema if not exists pipeline")
+    (
+        active.write.format("delta")
+        .mode("overwrite")
+        .option("overwriteSchema", "true")
+        .option("path", f"{lake_root(spark)}/pipeline/active_users")
+        .saveAsTable(ACTIVE_USERS)
+    )
+
+    counts = snapshot.groupBy(F.col("reject_reason").isNull().alias("usable")).count().collect()
+    by_usable = {row["usable"]: row["count"] for row in counts}
+    n_active = spark.table(ACTIVE_USERS).count()
+    ctx.facts["active_users"] = n_active
+    return TaskResult(
+        rows_in=sum(by_usable.values()),
+        rows_out=n_active,
+        rows_rejected=by_usable.get(False, 0),
+        metrics={"active_users": float(n_active)},
+    )

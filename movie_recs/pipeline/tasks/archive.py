@@ -1,0 +1,99 @@
+"""Task 2: move events older than 48 hours out of PostgreSQL, exactly once.
+
+From the run's classified snapshot (task 1):
+1. rejected events go to PostgreSQL `rejected_events` with their reason
+   (unique per event: a rerun inserts nothing new);
+2. usable events older than the cutoff are MERGEd into the Delta archive
+   (insert-if-absent: a rerun inserts nothing new);
+3. only then are exactly those event ids deleted from `rt_user_interactions`.
+A crash between any two steps leaves each event in PostgreSQL, or in its
+destination, or both; the rerun completes the move, so nothing is lost or
+duplicated. Finally, archive partitions past the retention are dropped.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from psycopg2.extras import execute_values
+from pyspark.sql import functions as F
+
+from movie_recs.db.copy import copy_rows
+from movie_recs.lake.archive import drop_expired_partitions, merge_into_archive
+from movie_recs.pipeline.context import RunContext, TaskResult
+from movie_recs.pipeline.event_rules import EVENT_COLUMNS
+from movie_recs.pipeline.faults import fault_point
+from movie_recs.pipeline.tasks.active_users import EVENTS_SNAPSHOT
+
+SOURCE_TABLE = "rt_user_interactions"
+
+
+def _record_rejects(ctx: RunContext, rejected) -> int:
+    rows = rejected.select(
+        F.col("event_id").cast("string").alias("source_key"),
+        "reject_reason",
+        F.to_json(F.struct(*EVENT_COLUMNS)).alias("payload"),
+    ).toLocalIterator()
+    conn = ctx.pg.connect()
+    try:
+        with conn, conn.cursor() as cur:
+            execute_values(
+                cur,
+                "insert into rejected_events (source_table, source_key, reason, payload, run_id)"
+                " values %s on conflict (source_table, source_key) do nothing",
+                ((SOURCE_TABLE, r[0], r[1], r[2], ctx.run_id) for r in rows),
+                page_size=5_000,
+            )
+    finally:
+        conn.close()
+    return rejected.count()
+
+
+def _delete_from_postgres(ctx: RunContext, done) -> int:
+    """Delete the given event ids (moved elsewhere) from rt_user_interactions."""
+    ids = ((row[0],) for row in done.select("event_id").toLocalIterator())
+    conn = ctx.pg.connect()
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute("create temporary table moved_ids (event_id bigint) on commit drop")
+            copy_rows(cur, "moved_ids", ["event_id"], ids)
+            cur.execute(
+                "delete from rt_user_interactions as events using moved_ids"
+                " where events.event_id = moved_ids.event_id"
+            )
+            return cur.rowcount
+    finally:
+        conn.close()
+
+
+def run(ctx: RunContext) -> TaskResult:
+    spark = ctx.spark
+    snapshot = spark.table(EVENTS_SNAPSHOT)
+    rejected = snapshot.where(F.col("reject_reason").isNotNull())
+    old_usable = snapshot.where(
+        F.col("reject_reason").isNull() & (F.col("event_ts") < F.lit(ctx.archive_cutoff))
+    )
+
+    n_rejected = _record_rejects(ctx, rejected)
+    fault_point("archive.after_rejects")
+    merge_into_archive(spark, old_usable.where(~F.col("is_archived")), ctx.run_id)
+    fault_point("archive.after_lake_write")
+    n_deleted = _delete_from_postgres(
+        ctx, rejected.select("event_id").union(old_usable.select("event_id"))
+    )
+    fault_point("archive.after_postgres_delete")
+
+    keep_from = ctx.as_of.date() - timedelta(days=int(ctx.vars["archive_retention_days"]))
+    n_expired = drop_expired_partitions(spark, keep_from)
+    n_archived = old_usable.count()
+    return TaskResult(
+        rows_in=n_archived + n_rejected,
+        rows_out=n_archived,
+        rows_rejected=n_rejected,
+        metrics={
+            "events_archived": float(n_archived),
+            "events_rejected": float(n_rejected),
+            "events_deleted_from_postgres": float(n_deleted),
+            "archive_events_expired": float(n_expired),
+        },
+    )

@@ -1,0 +1,81 @@
+"""Task 5: replace `batch_recommendations` atomically, then log the run's metrics.
+
+The validated table version is streamed into a staging table with COPY; one
+transaction then deletes the old set, inserts the new one and writes the
+run's metrics to `model_performance_logs`. Readers (READ COMMITTED or
+stricter) see the old set or the new one, never a mix and never an empty table.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from psycopg2.extras import execute_values
+
+from movie_recs.db.copy import copy_rows
+from movie_recs.pipeline.context import RunContext, TaskResult
+from movie_recs.pipeline.faults import fault_point
+from movie_recs.pipeline.tasks.train import RECOMMENDATIONS_TABLE
+
+COLUMNS = ["user_id", "rank", "movie_id", "score", "model_version", "generated_at"]
+
+
+def _stage(cur, rows) -> int:
+    cur.execute(
+        "create unlogged table if not exists batch_recommendations_staging"
+        " (like batch_recommendations including defaults)"
+    )
+    cur.execute("truncate batch_recommendations_staging")
+    return copy_rows(cur, "batch_recommendations_staging", COLUMNS, rows)
+
+
+def _metric_rows(ctx: RunContext, metrics: dict[str, float]):
+    computed_at = datetime.now(UTC)
+    for name, value in sorted(metrics.items()):
+        yield (
+            ctx.run_id,
+            ctx.model_version,
+            None,
+            name,
+            value,
+            ctx.window_start,
+            ctx.as_of,
+            computed_at,
+        )
+
+
+def run(ctx: RunContext) -> TaskResult:
+    version = ctx.facts["recommendations_version"]
+    frame = ctx.spark.read.option("versionAsOf", version).table(RECOMMENDATIONS_TABLE)
+    rows = (tuple(row) for row in frame.select(*COLUMNS).toLocalIterator())
+    metrics = {
+        k: float(v)
+        for k, v in ctx.facts.items()
+        if isinstance(v, int | float) and k != "recommendations_version"
+    }
+
+    conn = ctx.pg.connect()
+    try:
+        with conn, conn.cursor() as cur:
+            n_rows = _stage(cur, rows)
+        fault_point("publish.after_staging")
+        with conn, conn.cursor() as cur:
+            cur.execute("delete from batch_recommendations")
+            cur.execute(
+                f"insert into batch_recommendations ({', '.join(COLUMNS)})"
+                f" select {', '.join(COLUMNS)} from batch_recommendations_staging"
+            )
+            fault_point("publish.before_commit")
+            cur.execute("delete from model_performance_logs where run_id = %s", (ctx.run_id,))
+            execute_values(
+                cur,
+                "insert into model_performance_logs (run_id, model_version, variant, metric_name,"
+                " metric_value, window_start, window_end, computed_at) values %s",
+                list(_metric_rows(ctx, metrics)),
+            )
+            fault_point("publish.metrics_before_commit")
+        with conn, conn.cursor() as cur:
+            cur.execute("truncate batch_recommendations_staging")
+    finally:
+        conn.close()
+    return TaskResult(rows_in=n_rows, rows_out=n_rows)

@@ -1,0 +1,114 @@
+"""Task 4: the gate. Nothing is published unless every check passes.
+
+Checks the model's offline metrics (RMSE under var max_rmse), user coverage
+(share of active users with their full list, var min_user_coverage), catalogue
+coverage (share of the catalogue recommended to someone, var
+min_catalog_coverage), and the Great Expectations export suite on the exact
+table version that publish will export.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import functions as F
+
+from movie_recs.lake.landing import LANDING_SCHEMA
+from movie_recs.pipeline.context import RunContext, TaskResult
+from movie_recs.pipeline.expectations import ExportExpectations, validate_export
+from movie_recs.pipeline.tasks.active_users import ACTIVE_USERS
+from movie_recs.pipeline.tasks.train import RECOMMENDATIONS_TABLE
+
+
+class GateFailed(RuntimeError):
+    """A validation check failed; the message names every failed check."""
+
+    def __init__(self, failures: list[str]) -> None:
+        self.failures = failures
+        super().__init__("validation gate failed: " + "; ".join(failures))
+
+
+def table_version(spark, table: str) -> int:
+    return spark.sql(f"describe history {table} limit 1").first()["version"]
+
+
+def expected_list_lengths(spark, top_k: int):
+    """Per active user: how many recommendations the catalogue permits (<= top_k)."""
+    matrix = spark.table("movie_recs.int_user_movie_scores_aggregated")
+    n_movies = matrix.select("movie_id").distinct().count()
+    seen = matrix.groupBy("user_id").agg(F.count("*").alias("n_seen"))
+    return (
+        spark.table(ACTIVE_USERS)
+        .select("user_id")
+        .join(seen, "user_id", "left")
+        .select(
+            "user_id",
+            F.least(F.lit(top_k), F.lit(n_movies) - F.coalesce("n_seen", F.lit(0))).alias(
+                "n_expected"
+            ),
+        )
+    )
+
+
+def run(ctx: RunContext) -> TaskResult:
+    spark = ctx.spark
+    top_k = int(ctx.vars["top_k"])
+    version = table_version(spark, RECOMMENDATIONS_TABLE)
+    ctx.facts["recommendations_version"] = version
+    rows = spark.read.option("versionAsOf", version).table(RECOMMENDATIONS_TABLE).cache()
+
+    failures = []
+    wrong_version = rows.where(F.col("model_version") != ctx.model_version).count()
+    if wrong_version:
+        failures.append(f"model_version: {wrong_version} rows not from {ctx.model_version}")
+
+    rmse = ctx.facts.get("rmse")
+    max_rmse = float(ctx.vars["max_rmse"])
+    if rmse is None or not rmse <= max_rmse:
+        failures.append(f"rmse: {rmse} is not <= max_rmse {max_rmse}")
+
+    expected = expected_list_lengths(spark, top_k).cache()
+    n_active = expected.count()
+    per_user = rows.groupBy("user_id").agg(F.count("*").alias("n_rows"))
+    n_complete = (
+        expected.join(per_user, "user_id", "left")
+        .where(F.coalesce("n_rows", F.lit(0)) == F.col("n_expected"))
+        .count()
+    )
+    user_coverage = n_complete / n_active if n_active else 0.0
+    if user_coverage < float(ctx.vars["min_user_coverage"]):
+        failures.append(
+            f"user_coverage: {user_coverage:.4f} < min_user_coverage {ctx.vars['min_user_coverage']}"
+        )
+
+    catalog = spark.table(f"{LANDING_SCHEMA}.movies").select("movie_id")
+    n_catalog = catalog.count()
+    n_recommended = rows.select("movie_id").distinct().count()
+    catalog_coverage = n_recommended / n_catalog if n_catalog else 0.0
+    if catalog_coverage < float(ctx.vars["min_catalog_coverage"]):
+        failures.append(
+            f"catalog_coverage: {catalog_coverage:.4f} < min_catalog_coverage "
+            f"{ctx.vars['min_catalog_coverage']}"
+        )
+
+    spec = ExportExpectations(
+        top_k=top_k,
+        expected_rows=int(expected.agg(F.sum("n_expected")).first()[0] or 0),
+        known_movie_ids=[r[0] for r in catalog.collect()],
+        active_user_ids=[r[0] for r in expected.select("user_id").collect()],
+    )
+    failures += [f"great_expectations: {line}" for line in validate_export(rows, spec)]
+    n_rows = rows.count()
+    rows.unpersist()
+    expected.unpersist()
+
+    ctx.facts.update(user_coverage=user_coverage, catalog_coverage=catalog_coverage)
+    if failures:
+        raise GateFailed(failures)
+    return TaskResult(
+        rows_in=n_rows,
+        rows_out=n_rows,
+        metrics={
+            "user_coverage": user_coverage,
+            "catalog_coverage": catalog_coverage,
+            "recommendation_rows": float(n_rows),
+        },
+    )

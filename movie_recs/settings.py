@@ -1,0 +1,32 @@
+"""Where the project keeps its files, and which environment variables steer it.
+
+Connections use the ecosystem's own variables (PG* for PostgreSQL, AWS_* for S3).
+Everything the project creates for itself lives under the state folder
+(`.state/` by default, `MOVIE_RECS_STATE` to move it), which git ignores.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CACHE_DIR = PROJECT_ROOT / ".cache"
+SPARK_JARS_DIR = CACHE_DIR / "jars"
+S3PROXY_JARS_DIR = CACHE_DIR / "s3proxy"
+PROFILES_DIR = PROJECT_ROOT / "profiles"
+
+
+def state_dir() -> Path:
+    """Project-local folder for databases, object store data and the local lake."""
+    return Path(os.environ.get("MOVIE_RECS_STATE", PROJECT_ROOT / ".state")).resolve()
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"{name} must be an integer, got {value!r}") from None

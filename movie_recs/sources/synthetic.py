@@ -1,0 +1,112 @@
+"""A believable synthetic catalogue and event stream, deterministic for a seed.
+
+Users have latent tastes, movies have latent traits and a long-tailed
+popularity; each event picks a user (by activity), draws a few candidate movies
+by popularity and keeps the one the user likes best (Gumbel-max over taste),
+so the data has real structure for ALS to find without ever building the full
+user x movie matrix. Vectorised in chunks: 25M events take minutes, not hours.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+
+GENRES = [
+    "Action",
+    "Adventure",
+    "Animation",
+    "Children",
+    "Comedy",
+    "Crime",
+    "Documentary",
+    "Drama",
+    "Fantasy",
+    "Horror",
+    "Musical",
+    "Mystery",
+    "Romance",
+    "Sci-Fi",
+    "Thriller",
+    "War",
+    "Western",
+]
+WORDS = (  # noqa: SIM905 - one string reads better than 37 quoted words
+    "Night Day Last First Dark Bright Silent Lost Hidden Golden Broken Wild Cold "
+    "River City Road Star Sea Heart Storm Garden House Game Dream Fire Shadow King "
+    "Queen Winter Summer Stranger Promise Secret Letter Journey Return Edge"
+).split()
+EVENT_TYPES = np.array(["view", "click", "watchlist", "watch", "rate"])
+EVENT_TYPE_SHARES = np.array([0.50, 0.25, 0.05, 0.12, 0.08])
+LATENT_DIM = 8
+CANDIDATES = 8
+CHUNK = 1_000_000
+
+
+@dataclass(frozen=True)
+class DemoSpec:
+    users: int = 2_000
+    movies: int = 1_000
+    days: int = 30
+    events: int = 200_000
+    seed: int = 42
+
+
+def movies_frame(spec: DemoSpec) -> pd.DataFrame:
+    rng = np.random.default_rng([spec.seed, 1])
+    ids = np.arange(1, spec.movies + 1)
+    years = rng.integers(1950, 2026, size=spec.movies)
+    first = rng.choice(WORDS, size=spec.movies)
+    second = rng.choice(WORDS, size=spec.movies)
+    titles = [f"The {a} {b} ({y})" for a, b, y in zip(first, second, years, strict=True)]
+    genres = []
+    for _ in ids:
+        count = int(rng.integers(1, 4))
+        genres.append("|".join(sorted(rng.choice(GENRES, size=count, replace=False))))
+    return pd.DataFrame({"movie_id": ids, "title": titles, "genres": genres})
+
+
+def events_frames(spec: DemoSpec, end: datetime) -> Iterator[pd.DataFrame]:
+    """Events in [end - days, end), in chunks, with event ids 1..events."""
+    rng = np.random.default_rng([spec.seed, 2])
+    tastes = rng.normal(size=(spec.users, LATENT_DIM))
+    traits = rng.normal(size=(spec.movies, LATENT_DIM))
+    # long tail: popularity ~ rank^-0.9, shuffled over movie ids
+    popularity = rng.permutation(np.arange(1, spec.movies + 1) ** -0.9)
+    popularity_cdf = np.cumsum(popularity / popularity.sum())
+    activity = rng.lognormal(mean=0.0, sigma=1.0, size=spec.users)
+    activity_cdf = np.cumsum(activity / activity.sum())
+    span_s = spec.days * 86_400
+    start = pd.Timestamp(end - timedelta(days=spec.days))
+
+    for offset in range(0, spec.events, CHUNK):
+        n = min(CHUNK, spec.events - offset)
+        users = np.minimum(np.searchsorted(activity_cdf, rng.random(n)), spec.users - 1)
+        candidates = np.minimum(
+            np.searchsorted(popularity_cdf, rng.random((n, CANDIDATES))), spec.movies - 1
+        )
+        affinity = np.einsum("nd,nkd->nk", tastes[users], traits[candidates])
+        choice = np.argmax(affinity + rng.gumbel(size=affinity.shape), axis=1)
+        movies = candidates[np.arange(n), choice]
+        liking = affinity[np.arange(n), choice]
+        # chosen movies are liked by construction: centre so ratings spread over the scale
+        liking = (liking - liking.mean()) / liking.std()
+        event_types = EVENT_TYPES[rng.choice(len(EVENT_TYPES), size=n, p=EVENT_TYPE_SHARES)]
+        raw_rating = 3.5 + 0.9 * liking + rng.normal(scale=0.6, size=n)
+        ratings = np.clip(np.round(raw_rating * 2) / 2, 0.5, 5.0)
+        ratings = np.where(event_types == "rate", ratings, np.nan)
+        seconds = np.sort(rng.integers(0, span_s, size=n))
+        yield pd.DataFrame(
+            {
+                "event_id": np.arange(offset + 1, offset + n + 1, dtype=np.int64),
+                "user_id": users.astype(np.int64) + 1,
+                "movie_id": movies.astype(np.int64) + 1,
+                "event_type": event_types,
+                "rating": ratings,
+                "event_ts": start + pd.to_timedelta(seconds, unit="s"),
+            }
+        )

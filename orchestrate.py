@@ -1,0 +1,203 @@
+#!/usr/bin/env python
+"""movie-recs command line: the nightly run and the tools around it.
+
+    python orchestrate.py nightly [--run-date YYYY-MM-DD] [--target local|s3]
+    python orchestrate.py demo-data [--users N] [--movies M] [--days D] [--events E] [--seed S]
+    python orchestrate.py load-movielens PATH [--span-days D]
+    python orchestrate.py status [--json]
+    python orchestrate.py env [--target local|s3]
+    python orchestrate.py services start|stop
+
+Exit codes: 0 ok; 1 a gate or test failed (nothing published); 2 unexpected error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from datetime import UTC, date, datetime, timedelta
+
+from movie_recs.settings import PROJECT_ROOT
+
+
+def yesterday() -> date:
+    return datetime.now(UTC).date() - timedelta(days=1)
+
+
+def parse_var(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"--var takes NAME=VALUE, got {text!r}")
+    return name, value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def with_target(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        sub.add_argument(
+            "--target",
+            choices=["local", "s3"],
+            default=os.environ.get("DBT_TARGET", "local"),
+            help="dbt target: the lake in a local folder or on S3 (default: local)",
+        )
+        return sub
+
+    nightly = with_target(commands.add_parser("nightly", help="run the five nightly tasks"))
+    nightly.add_argument(
+        "--run-date",
+        type=date.fromisoformat,
+        default=yesterday(),
+        help="the day the run covers; data up to the next midnight UTC (default: yesterday)",
+    )
+    nightly.add_argument(
+        "--force", action="store_true", help="rerun a date that was already published"
+    )
+    nightly.add_argument(
+        "--var",
+        type=parse_var,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a dbt var for this run (YAML value), e.g. --var max_rmse=1.2",
+    )
+
+    demo = with_target(commands.add_parser("demo-data", help="generate synthetic inputs"))
+    demo.add_argument("--users", type=int, default=2_000)
+    demo.add_argument("--movies", type=int, default=1_000)
+    demo.add_argument("--days", type=int, default=30)
+    demo.add_argument("--events", type=int, default=200_000)
+    demo.add_argument("--seed", type=int, default=42)
+
+    movielens = with_target(commands.add_parser("load-movielens", help="load MovieLens ratings"))
+    movielens.add_argument("path", help="a MovieLens folder, ratings.csv or u.data")
+    movielens.add_argument(
+        "--span-days",
+        type=int,
+        default=30,
+        help="squeeze the ratings onto the last D days, order kept (0: only shift)",
+    )
+
+    status = commands.add_parser("status", help="the last runs and their metrics")
+    status.add_argument("--json", action="store_true")
+    status.add_argument("--limit", type=int, default=5)
+
+    with_target(commands.add_parser("env", help="print export lines for the local services"))
+
+    services = commands.add_parser("services", help="start or stop the local services")
+    services.add_argument("action", choices=["start", "stop"])
+    return parser
+
+
+def cmd_nightly(args) -> int:
+    import yaml
+
+    from movie_recs.pipeline.nightly import run_nightly
+
+    overrides = {name: yaml.safe_load(value) for name, value in args.var}
+    return run_nightly(args.run_date, args.target, args.force, overrides)
+
+
+def _load(args, movies, events) -> int:
+    from movie_recs.config import dbt_vars
+    from movie_recs.lake.spark import get_spark
+    from movie_recs.pipeline.context import as_of_for
+    from movie_recs.pipeline.nightly import prepare_services
+    from movie_recs.sources.loader import load_inputs
+
+    pg = prepare_services(args.target)
+    hours = float(dbt_vars()["archive_after_hours"])
+    counts = load_inputs(
+        get_spark(args.target), pg, movies, events, as_of_for(yesterday()), timedelta(hours=hours)
+    )
+    print(
+        f"loaded {counts.movies} movies and {counts.events} events: "
+        f"{counts.to_postgres} into rt_user_interactions, {counts.to_archive} into the archive"
+    )
+    return 0
+
+
+def cmd_demo_data(args) -> int:
+    from movie_recs.pipeline.context import as_of_for
+    from movie_recs.sources.synthetic import DemoSpec, events_frames, movies_frame
+
+    spec = DemoSpec(args.users, args.movies, args.days, args.events, args.seed)
+    return _load(args, movies_frame(spec), events_frames(spec, as_of_for(yesterday())))
+
+
+def cmd_load_movielens(args) -> int:
+    from movie_recs.pipeline.context import as_of_for
+    from movie_recs.sources.movielens import movielens_inputs
+
+    movies, events = movielens_inputs(args.path, as_of_for(yesterday()), args.span_days)
+    return _load(args, movies, [events])
+
+
+def cmd_status(args) -> int:
+    from movie_recs.pipeline.status import format_runs, recent_runs
+    from movie_recs.services.postgres import ensure_postgres
+
+    print(format_runs(recent_runs(ensure_postgres(), args.limit), as_json=args.json))
+    return 0
+
+
+def cmd_env(args) -> int:
+    from movie_recs.services.postgres import ensure_postgres
+    from movie_recs.services.s3 import ensure_s3
+
+    variables = {**ensure_postgres().env(), "DBT_TARGET": args.target}
+    if args.target == "s3":
+        variables.update(ensure_s3().env())
+    variables["DBT_PROFILES_DIR"] = str(PROJECT_ROOT / "profiles")
+    for name, value in variables.items():
+        print(f"export {name}={value}")
+    return 0
+
+
+def cmd_services(args) -> int:
+    from movie_recs.services.postgres import LocalPostgres, ensure_postgres, settings_from_env
+    from movie_recs.services.s3 import LocalS3Proxy, ensure_s3
+
+    if args.action == "start":
+        pg, s3 = ensure_postgres(), ensure_s3()
+        print(f"PostgreSQL {pg.host}:{pg.port}, S3 {s3.endpoint_url} bucket {s3.bucket}")
+    else:
+        if settings_from_env() is None:
+            LocalPostgres().stop()
+        LocalS3Proxy().stop()
+        print("local services stopped")
+    return 0
+
+
+COMMANDS = {
+    "nightly": cmd_nightly,
+    "demo-data": cmd_demo_data,
+    "load-movielens": cmd_load_movielens,
+    "status": cmd_status,
+    "env": cmd_env,
+    "services": cmd_services,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+    for noisy in ("great_expectations", "py4j"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    os.chdir(PROJECT_ROOT)
+    try:
+        return COMMANDS[args.command](args)
+    except Exception:
+        logging.getLogger("movie_recs").exception("%s failed", args.command)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
