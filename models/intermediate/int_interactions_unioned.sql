@@ -18,9 +18,17 @@ recent as (
 
 unioned as (
 
-    select *, 1 as source_priority from archived
+    select
+        *,
+        1 as source_priority
+    from archived
+
     union all
-    select *, 2 as source_priority from recent
+
+    select
+        *,
+        2 as source_priority
+    from recent
 
 ),
 
@@ -29,7 +37,8 @@ in_window as (
     select *
     from unioned
     where
-        event_at >= {{ as_of_timestamp() }} - make_interval(0, 0, 0, {{ var('training_window_days') }})
+        event_at >= {{ as_of_timestamp() }}
+        - make_interval(0, 0, 0, {{ var('training_window_days') }})
         and event_at < {{ as_of_timestamp() }}
 
 ),

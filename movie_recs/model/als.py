@@ -62,6 +62,14 @@ def _als(params: AlsParams) -> ALS:
     )
 
 
+def global_mean_rmse(train: DataFrame, test: DataFrame) -> float:
+    """RMSE of predicting the training mean for every held-out pair: the bar ALS must clear."""
+    mean = train.agg(F.mean("score")).first()[0]
+    if mean is None or test.isEmpty():
+        return float("nan")
+    return test.select(F.sqrt(F.mean((F.col("score") - F.lit(mean)) ** 2))).first()[0]
+
+
 def evaluate_rmse(train: DataFrame, test: DataFrame, params: AlsParams) -> float:
     model = _als(params).fit(train)
     predictions = model.transform(test)
@@ -110,6 +118,7 @@ def train_and_recommend(
         raise ValueError("the user-movie matrix is empty: nothing to train on")
     train, test = split(scores, params)
     rmse = evaluate_rmse(train, test, params)
+    baseline_rmse = global_mean_rmse(train, test)
 
     model = _als(params).fit(scores)
     model.write().overwrite().save(f"{model_dir}/als")
@@ -119,6 +128,7 @@ def train_and_recommend(
 
     metrics = {
         "rmse": rmse,
+        "rmse_global_mean": baseline_rmse,
         "matrix_pairs": float(n_pairs),
         "matrix_users": float(scores.select("user_id").distinct().count()),
         "matrix_movies": float(n_movies),

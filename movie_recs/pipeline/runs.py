@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 
 from movie_recs.pipeline.context import TaskResult
@@ -79,7 +80,7 @@ class RunRecorder:
         result = result or TaskResult()
         self._execute(
             "update pipeline_runs set status = %s, finished_at = %s, rows_in = %s,"
-            " rows_out = %s, rows_rejected = %s, error = %s"
+            " rows_out = %s, rows_rejected = %s, details = %s, error = %s"
             " where run_id = %s and task = %s and attempt = %s",
             (
                 status,
@@ -87,6 +88,7 @@ class RunRecorder:
                 result.rows_in,
                 result.rows_out,
                 result.rows_rejected,
+                json.dumps(result.metrics) if result.metrics else None,
                 error,
                 self.run_id,
                 task,

@@ -54,7 +54,13 @@ class S3Settings:
             aws_access_key_id=self.access_key,
             aws_secret_access_key=self.secret_key,
             region_name=self.region,
-            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 3}),
+            config=Config(
+                s3={"addressing_style": "path"},
+                retries={"max_attempts": 3},
+                # newer SDKs send checksum headers that S3-compatible stores may reject
+                request_checksum_calculation="when_required",
+                response_checksum_validation="when_required",
+            ),
         )
 
     def ensure_bucket(self) -> None:

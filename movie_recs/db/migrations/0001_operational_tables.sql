@@ -85,6 +85,7 @@ create table pipeline_runs (
     rows_in        bigint,
     rows_out       bigint,
     rows_rejected  bigint,
+    details        jsonb,          -- the task's own counts and metrics
     error          text,
     primary key (run_id, task, attempt)
 );

@@ -74,19 +74,21 @@ def run(ctx: RunContext) -> TaskResult:
         .count()
     )
     user_coverage = n_complete / n_active if n_active else 0.0
-    if user_coverage < float(ctx.vars["min_user_coverage"]):
+    min_user_coverage = float(ctx.vars["min_user_coverage"])
+    if user_coverage < min_user_coverage:
         failures.append(
-            f"user_coverage: {user_coverage:.4f} < min_user_coverage {ctx.vars['min_user_coverage']}"
+            f"user_coverage: {user_coverage:.4f} < min_user_coverage {min_user_coverage}"
         )
 
     catalog = spark.table(f"{LANDING_SCHEMA}.movies").select("movie_id")
     n_catalog = catalog.count()
     n_recommended = rows.select("movie_id").distinct().count()
     catalog_coverage = n_recommended / n_catalog if n_catalog else 0.0
-    if catalog_coverage < float(ctx.vars["min_catalog_coverage"]):
+    min_catalog_coverage = float(ctx.vars["min_catalog_coverage"])
+    if catalog_coverage < min_catalog_coverage:
         failures.append(
             f"catalog_coverage: {catalog_coverage:.4f} < min_catalog_coverage "
-            f"{ctx.vars['min_catalog_coverage']}"
+            f"{min_catalog_coverage}"
         )
 
     spec = ExportExpectations(

@@ -1,0 +1,67 @@
+"""The project-local PostgreSQL cluster and the schema migrations."""
+
+from __future__ import annotations
+
+import psycopg2
+import pytest
+
+from movie_recs.db.migrate import migrate, migration_files
+from movie_recs.services.postgres import LocalPostgres, settings_from_env
+
+
+def test_local_cluster_listens_on_loopback_with_passwords(pg):
+    assert pg.host == "127.0.0.1"
+    with pg.connect() as conn, conn.cursor() as cur:
+        cur.execute("show listen_addresses")
+        assert cur.fetchone()[0] == "127.0.0.1"
+        cur.execute("select current_user, current_database()")
+        assert cur.fetchone() == ("movie_recs", "movie_recs")
+
+
+def test_wrong_password_is_refused(pg):
+    with pytest.raises(psycopg2.OperationalError, match="password authentication failed"):
+        psycopg2.connect(
+            host=pg.host, port=pg.port, user=pg.user, password="wrong", dbname=pg.dbname
+        )
+
+
+def test_start_is_idempotent(pg):
+    local = LocalPostgres()
+    local.start()  # already running: a no-op, same credentials
+    assert local.settings() == pg
+
+
+def test_migrations_apply_once_and_are_recorded(pg):
+    assert migrate(pg) == []  # the fixture applied them already
+    with pg.connect() as conn, conn.cursor() as cur:
+        cur.execute("select version from schema_migrations order by version")
+        assert [r[0] for r in cur] == [p.stem for p in migration_files()]
+        cur.execute(
+            "select count(*) from information_schema.tables where table_name in"
+            " ('rt_user_interactions', 'movies', 'recommendation_logs',"
+            " 'recommendation_feedback', 'batch_recommendations', 'model_performance_logs',"
+            " 'pipeline_runs', 'rejected_events')"
+        )
+        assert cur.fetchone()[0] == 8
+
+
+def test_pg_variables_name_the_server(monkeypatch):
+    monkeypatch.setenv("PGHOST", "db.example.internal")
+    monkeypatch.setenv("PGPORT", "6543")
+    monkeypatch.setenv("PGUSER", "analyst")
+    monkeypatch.setenv("PGDATABASE", "recs")
+    settings = settings_from_env()
+    assert (settings.host, settings.port, settings.user, settings.dbname) == (
+        "db.example.internal",
+        6543,
+        "analyst",
+        "recs",
+    )
+    assert settings.jdbc_url == "jdbc:postgresql://db.example.internal:6543/recs"
+
+
+def test_bad_port_variable_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("PGHOST", "localhost")
+    monkeypatch.setenv("PGPORT", "five")
+    with pytest.raises(ValueError, match="PGPORT must be an integer"):
+        settings_from_env()

@@ -1,0 +1,69 @@
+"""The synthetic generator: deterministic, believable, within its window."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pandas as pd
+import pytest
+
+from movie_recs.sources.synthetic import CHUNK, DemoSpec, events_frames, movies_frame
+
+END = datetime(2026, 3, 1, tzinfo=UTC)
+SPEC = DemoSpec(users=300, movies=200, days=30, events=20_000, seed=7)
+
+
+def events(spec: DemoSpec = SPEC) -> pd.DataFrame:
+    return pd.concat(events_frames(spec, END), ignore_index=True)
+
+
+def test_same_seed_same_data_other_seed_other_data():
+    pd.testing.assert_frame_equal(events(), events())
+    pd.testing.assert_frame_equal(movies_frame(SPEC), movies_frame(SPEC))
+    other = events(DemoSpec(users=300, movies=200, days=30, events=20_000, seed=8))
+    assert not other["movie_id"].equals(events()["movie_id"])
+
+
+def test_shape_ids_and_window():
+    frame = events()
+    assert len(frame) == SPEC.events
+    assert frame["event_id"].is_unique
+    assert frame["user_id"].between(1, SPEC.users).all()
+    assert frame["movie_id"].between(1, SPEC.movies).all()
+    assert frame["event_ts"].min() >= pd.Timestamp(END) - pd.Timedelta(days=SPEC.days)
+    assert frame["event_ts"].max() < pd.Timestamp(END)
+
+
+def test_ratings_only_on_rate_events_and_on_the_half_star_scale():
+    frame = events()
+    rated = frame[frame["event_type"] == "rate"]
+    assert frame.loc[frame["event_type"] != "rate", "rating"].isna().all()
+    assert rated["rating"].between(0.5, 5.0).all()
+    assert ((rated["rating"] * 2) % 1 == 0).all()
+    # spread over the scale, not piled at the top
+    assert 2.5 < rated["rating"].mean() < 4.5
+    assert rated["rating"].std() > 0.5
+
+
+def test_popularity_is_long_tailed():
+    counts = events()["movie_id"].value_counts()
+    top_share = counts.head(len(counts) // 10).sum() / counts.sum()
+    assert top_share > 0.3  # the top 10% of movies draw far more than 10% of events
+
+
+def test_users_have_tastes():
+    """Two users' movie mixes differ more than chance: the data has structure to learn."""
+    frame = events()
+    busiest = frame["user_id"].value_counts().index[:2]
+    mixes = [frame[frame["user_id"] == u]["movie_id"].value_counts(normalize=True) for u in busiest]
+    overlap = mixes[0].align(mixes[1], fill_value=0)
+    shared = pd.concat(overlap, axis=1).min(axis=1).sum()
+    assert shared < 0.9
+
+
+@pytest.mark.parametrize("n_events", [CHUNK + 5])
+def test_chunks_continue_ids(n_events):
+    spec = DemoSpec(users=50, movies=40, days=2, events=n_events, seed=1)
+    chunks = list(events_frames(spec, END))
+    assert [len(c) for c in chunks] == [CHUNK, 5]
+    assert chunks[1]["event_id"].iloc[0] == CHUNK + 1
