@@ -44,6 +44,14 @@ $(STAMPS)/postgres:
 	fi
 	@touch $@
 
+# Debian's Chromium: the report test renders the HTML report in a real browser.
+$(STAMPS)/chromium:
+	@mkdir -p $(STAMPS)
+	if ! command -v chromium >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	fi
+	@touch $@
+
 demo: setup
 	$(PY) orchestrate.py demo-data
 	$(PY) orchestrate.py nightly
@@ -62,7 +70,7 @@ format: $(STAMPS)/venv
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/sqlfluff fix models tests/generic macros
 
-test: setup lint
+test: setup $(STAMPS)/chromium lint
 	$(VENV)/bin/pytest
 
 services-stop: $(STAMPS)/venv

@@ -4,6 +4,9 @@
     python orchestrate.py nightly [--run-date YYYY-MM-DD] [--target local|s3]
     python orchestrate.py demo-data [--users N] [--movies M] [--days D] [--events E] [--seed S]
     python orchestrate.py load-movielens PATH [--span-days D]
+    python orchestrate.py simulate-serving [--days N] [--variants als popularity] [--seed S]
+    python orchestrate.py sql "select ..." [--limit N]
+    python orchestrate.py report [--out DIR]
     python orchestrate.py status [--json]
     python orchestrate.py env [--target local|s3]
     python orchestrate.py services start|stop
@@ -81,6 +84,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="squeeze the ratings onto the last D days, order kept (0: only shift)",
     )
 
+    serving = with_target(
+        commands.add_parser("simulate-serving", help="simulate the online service's logs")
+    )
+    serving.add_argument("--days", type=int, default=7)
+    serving.add_argument("--variants", nargs="+", default=["als", "popularity"])
+    serving.add_argument("--seed", type=int, default=42)
+
+    sql = with_target(commands.add_parser("sql", help="run Spark SQL over the lake, print a table"))
+    sql.add_argument("query", help='e.g. "select * from movie_recs.fct_ctr_daily"')
+    sql.add_argument("--limit", type=int, default=50, help="rows to print (default 50)")
+
+    report = with_target(commands.add_parser("report", help="write the HTML metrics report"))
+    report.add_argument("--out", default="reports", help="folder for index.html and plots")
+
     status = commands.add_parser("status", help="the last runs and their metrics")
     status.add_argument("--json", action="store_true")
     status.add_argument("--limit", type=int, default=5)
@@ -136,6 +153,64 @@ def cmd_load_movielens(args) -> int:
     return _load(args, movies, [events])
 
 
+def cmd_simulate_serving(args) -> int:
+    from movie_recs.db.copy import copy_frame, read_frame
+    from movie_recs.lake.spark import get_spark
+    from movie_recs.pipeline.context import as_of_for
+    from movie_recs.pipeline.nightly import prepare_services
+    from movie_recs.sources.serving import ServingSpec, simulate
+
+    pg = prepare_services(args.target)
+    with pg.connect() as conn:
+        published = read_frame(conn, "select * from batch_recommendations")
+        movies = read_frame(conn, "select movie_id, genres from movies")
+        with conn.cursor() as cur:
+            cur.execute("select coalesce(max(serve_id), 0) from recommendation_logs")
+            (last_serve,) = cur.fetchone()
+            cur.execute("select coalesce(max(feedback_id), 0) from recommendation_feedback")
+            (last_feedback,) = cur.fetchone()
+    matrix = (
+        get_spark(args.target)
+        .table("movie_recs.int_user_movie_scores_aggregated")
+        .select("user_id", "movie_id", "score")
+        .toPandas()
+    )
+    spec = ServingSpec(args.days, tuple(args.variants), args.seed)
+    logs, feedback = simulate(
+        spec, published, matrix, movies, as_of_for(yesterday()), last_serve + 1, last_feedback + 1
+    )
+    with pg.connect() as conn, conn.cursor() as cur:
+        copy_frame(cur, "recommendation_logs", logs)
+        copy_frame(cur, "recommendation_feedback", feedback)
+    print(f"served {len(logs)} items over {args.days} days; {len(feedback)} feedback rows")
+    return 0
+
+
+def cmd_sql(args) -> int:
+    from movie_recs.lake.spark import get_spark
+
+    if args.target == "s3":
+        from movie_recs.pipeline.nightly import prepare_services
+
+        prepare_services(args.target)
+    frame = get_spark(args.target).sql(args.query)
+    frame.show(args.limit, truncate=False)
+    return 0
+
+
+def cmd_report(args) -> int:
+    from pathlib import Path
+
+    from movie_recs.analytics.report import build_report
+    from movie_recs.lake.spark import get_spark
+    from movie_recs.pipeline.nightly import prepare_services
+
+    pg = prepare_services(args.target)
+    path = build_report(get_spark(args.target), pg, Path(args.out).resolve())
+    print(f"report written to {path}")
+    return 0
+
+
 def cmd_status(args) -> int:
     from movie_recs.pipeline.status import format_runs, recent_runs
     from movie_recs.services.postgres import ensure_postgres
@@ -176,6 +251,9 @@ COMMANDS = {
     "nightly": cmd_nightly,
     "demo-data": cmd_demo_data,
     "load-movielens": cmd_load_movielens,
+    "simulate-serving": cmd_simulate_serving,
+    "sql": cmd_sql,
+    "report": cmd_report,
     "status": cmd_status,
     "env": cmd_env,
     "services": cmd_services,

@@ -38,3 +38,10 @@ def _copy_text(value) -> str:
         return value.isoformat()
     text = str(value)
     return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def read_frame(conn, query: str, params: tuple = ()) -> pd.DataFrame:
+    """A query's rows as a DataFrame (pandas' read_sql wants SQLAlchemy)."""
+    with conn.cursor() as cur:
+        cur.execute(query, params)
+        return pd.DataFrame(cur.fetchall(), columns=[c.name for c in cur.description])

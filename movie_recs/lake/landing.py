@@ -48,3 +48,32 @@ def land_snapshot(spark: SparkSession, pg: PgSettings, table: str) -> int:
         .saveAsTable(f"{LANDING_SCHEMA}.{table}")
     )
     return spark.table(f"{LANDING_SCHEMA}.{table}").count()
+
+
+def land_new_rows(spark: SparkSession, pg: PgSettings, table: str, key: str) -> int:
+    """Append to `landing.<table>` the rows whose `key` is above the last landed one.
+
+    Assumes the online service's ids grow in commit order (one sequence, one
+    writer); the append is atomic, so a crash lands a batch whole or not at all.
+    """
+    table, key = checked_identifier(table), checked_identifier(key)
+    target = f"{LANDING_SCHEMA}.{table}"
+    spark.sql(f"create schema if not exists {LANDING_SCHEMA}")
+    last = (
+        spark.table(target).agg(F.max(key)).first()[0]
+        if spark.catalog.tableExists(target)
+        else None
+    )
+    source = (
+        table if last is None else f"(select * from {table} where {key} > {int(last)}) as new_rows"
+    )
+    frame = read_postgres(spark, pg, source).withColumn("_landed_at", F.current_timestamp()).cache()
+    count = frame.count()
+    (
+        frame.write.format("delta")
+        .mode("append")
+        .option("path", landing_path(spark, table))
+        .saveAsTable(target)
+    )
+    frame.unpersist()
+    return count

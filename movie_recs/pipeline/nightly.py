@@ -1,4 +1,4 @@
-"""The nightly run: five named tasks in order, each recorded and retried.
+"""The nightly run: five named tasks, then analytics, each recorded and retried.
 
 Exit codes, like dbt's: 0 published; 1 a gate or a dbt test failed (or
 another run holds the lock): nothing published; 2 an unexpected error.
@@ -24,7 +24,7 @@ from movie_recs.lake.spark import get_spark
 from movie_recs.pipeline.context import RunContext, TaskResult
 from movie_recs.pipeline.faults import fault_point
 from movie_recs.pipeline.runs import LockHeld, NightlyLock, RunRecorder
-from movie_recs.pipeline.tasks import active_users, archive, publish, train, validate
+from movie_recs.pipeline.tasks import active_users, analytics, archive, publish, train, validate
 from movie_recs.services.postgres import ensure_postgres
 from movie_recs.services.s3 import ensure_s3
 
@@ -46,6 +46,7 @@ STEPS = [
     Step("train", train.run, retries=1),
     Step("validate", validate.run, retries=0),
     Step("publish", publish.run),
+    Step("analytics", analytics.run, retries=1),
 ]
 
 # Failures worth another attempt: lost connections to PostgreSQL or the JVM.
@@ -109,13 +110,14 @@ def run_nightly(
     var_overrides: dict[str, Any] | None = None,
 ) -> int:
     run_id = f"nightly-{run_date.isoformat()}"
+    done: list[str] = []
     try:
         pg = prepare_services(target)
         recorder = RunRecorder(pg, run_id, run_date)
         with NightlyLock(pg):
             recorder.close_abandoned()
-            if recorder.already_published() and not force:
-                log.info("run=%s already published; nothing to do (use --force to rerun)", run_id)
+            if recorder.already_completed(STEPS[-1].name) and not force:
+                log.info("run=%s already completed; nothing to do (use --force to rerun)", run_id)
                 return EXIT_OK
             started_at = datetime.now(UTC)
             ctx = RunContext(
@@ -130,15 +132,21 @@ def run_nightly(
             )
             for step in STEPS:
                 run_step(ctx, recorder, step)
+                done.append(step.name)
                 fault_point(f"after.{step.name}")
-            log.info("run=%s published model %s", run_id, ctx.model_version)
+                if step.name == "publish":
+                    log.info("run=%s published model %s", run_id, ctx.model_version)
             return EXIT_OK
     except LockHeld as exc:
         log.error("%s", exc)
         return EXIT_FAILED_CHECK
     except HANDLED as exc:
-        log.error("run=%s stopped, nothing published: %s", run_id, exc)
+        log.error("run=%s stopped, %s: %s", run_id, _outcome(done), exc)
         return EXIT_FAILED_CHECK
     except Exception:
-        log.exception("run=%s failed with an unexpected error; nothing published", run_id)
+        log.exception("run=%s failed with an unexpected error, %s", run_id, _outcome(done))
         return EXIT_ERROR
+
+
+def _outcome(done: list[str]) -> str:
+    return "the new list was published" if "publish" in done else "nothing published"

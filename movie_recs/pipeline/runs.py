@@ -96,11 +96,11 @@ class RunRecorder:
             ),
         )
 
-    def already_published(self) -> bool:
+    def already_completed(self, last_task: str) -> bool:
         row = self._execute(
-            "select 1 from pipeline_runs where run_id = %s and task = 'publish'"
+            "select 1 from pipeline_runs where run_id = %s and task = %s"
             " and status = 'succeeded' limit 1",
-            (self.run_id,),
+            (self.run_id, last_task),
         )
         return row is not None
 

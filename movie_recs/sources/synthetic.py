@@ -56,30 +56,52 @@ class DemoSpec:
     seed: int = 42
 
 
-def movies_frame(spec: DemoSpec) -> pd.DataFrame:
-    rng = np.random.default_rng([spec.seed, 1])
-    ids = np.arange(1, spec.movies + 1)
-    years = rng.integers(1950, 2026, size=spec.movies)
-    first = rng.choice(WORDS, size=spec.movies)
-    second = rng.choice(WORDS, size=spec.movies)
-    titles = [f"The {a} {b} ({y})" for a, b, y in zip(first, second, years, strict=True)]
-    genres = []
-    for _ in ids:
-        count = int(rng.integers(1, 4))
-        genres.append("|".join(sorted(rng.choice(GENRES, size=count, replace=False))))
-    return pd.DataFrame({"movie_id": ids, "title": titles, "genres": genres})
+@dataclass(frozen=True)
+class World:
+    """The hidden truth behind the data: tastes, traits, popularity, activity."""
+
+    tastes: np.ndarray
+    traits: np.ndarray
+    popularity: np.ndarray
+    activity: np.ndarray
 
 
-def events_frames(spec: DemoSpec, end: datetime) -> Iterator[pd.DataFrame]:
-    """Events in [end - days, end), in chunks, with event ids 1..events."""
+def world(spec: DemoSpec) -> World:
     rng = np.random.default_rng([spec.seed, 2])
     tastes = rng.normal(size=(spec.users, LATENT_DIM))
     traits = rng.normal(size=(spec.movies, LATENT_DIM))
     # long tail: popularity ~ rank^-0.9, shuffled over movie ids
     popularity = rng.permutation(np.arange(1, spec.movies + 1) ** -0.9)
-    popularity_cdf = np.cumsum(popularity / popularity.sum())
     activity = rng.lognormal(mean=0.0, sigma=1.0, size=spec.users)
-    activity_cdf = np.cumsum(activity / activity.sum())
+    return World(tastes, traits, popularity, activity)
+
+
+def movies_frame(spec: DemoSpec) -> pd.DataFrame:
+    """The catalogue. Genres follow the movies' hidden traits, so genre tastes are real."""
+    rng = np.random.default_rng([spec.seed, 1])
+    traits = world(spec).traits
+    genre_axes = rng.normal(size=(LATENT_DIM, len(GENRES)))
+    genre_scores = traits @ genre_axes + rng.normal(scale=0.5, size=(spec.movies, len(GENRES)))
+    ids = np.arange(1, spec.movies + 1)
+    years = rng.integers(1950, 2026, size=spec.movies)
+    first = rng.choice(WORDS, size=spec.movies)
+    second = rng.choice(WORDS, size=spec.movies)
+    titles = [f"The {a} {b} ({y})" for a, b, y in zip(first, second, years, strict=True)]
+    counts = rng.integers(1, 4, size=spec.movies)
+    genres = [
+        "|".join(sorted(GENRES[g] for g in np.argsort(-row)[:count]))
+        for row, count in zip(genre_scores, counts, strict=True)
+    ]
+    return pd.DataFrame({"movie_id": ids, "title": titles, "genres": genres})
+
+
+def events_frames(spec: DemoSpec, end: datetime) -> Iterator[pd.DataFrame]:
+    """Events in [end - days, end), in chunks, with event ids 1..events."""
+    truth = world(spec)
+    tastes, traits = truth.tastes, truth.traits
+    popularity_cdf = np.cumsum(truth.popularity / truth.popularity.sum())
+    activity_cdf = np.cumsum(truth.activity / truth.activity.sum())
+    rng = np.random.default_rng([spec.seed, 3])
     span_s = spec.days * 86_400
     start = pd.Timestamp(end - timedelta(days=spec.days))
 

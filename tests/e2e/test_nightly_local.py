@@ -10,10 +10,12 @@ the lock. Each step is a test; later steps rely on earlier ones.
 from __future__ import annotations
 
 import json
+import subprocess
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from movie_recs.db.copy import read_frame
 from movie_recs.pipeline.runs import NightlyLock
 
 GENERATED = 20_000
@@ -84,7 +86,7 @@ def test_run_metrics_are_logged(checks):
 
 def test_rerun_of_a_published_date_is_a_no_op(cli, checks):
     result = cli("nightly", check=True)
-    assert "already published" in result.stderr
+    assert "already completed" in result.stderr
     assert checks.assert_recommendations_complete() == state["version1"]
 
 
@@ -100,6 +102,41 @@ def test_plain_dbt_build_runs_the_python_models(cli, checks, tmp_path):
     }
     # dbt by hand builds, it does not publish
     assert checks.assert_recommendations_complete() == state["version1"]
+
+
+def test_simulated_serving_with_late_duplicate_and_orphan_feedback(cli, checks):
+    out = cli("simulate-serving", "--days", "5", "--seed", "3", check=True)
+    assert "served" in out.stdout
+    variants = dict(checks.sql("select variant, count(*) from recommendation_logs group by 1"))
+    assert set(variants) == {"als", "popularity"}
+    (n_feedback,) = checks.sql("select count(*) from recommendation_feedback")[0]
+    assert n_feedback > 0
+    # four unclicked serves of the als arm, for handcrafted feedback
+    unclicked = checks.sql(
+        "select serve_id, user_id, movie_id, served_at from recommendation_logs l"
+        " where variant = 'als' and not exists (select 1 from recommendation_feedback f"
+        " where f.serve_id = l.serve_id) order by serve_id limit 3"
+    )
+    (late_in, late_out, dup) = unclicked
+    specials = [
+        (late_in, "click", timedelta(hours=23)),  # inside the 24h window: counts
+        (late_out, "click", timedelta(hours=25)),  # outside: does not count
+        (dup, "click", timedelta(minutes=5)),
+        (dup, "click", timedelta(minutes=9)),  # the same click again: counts once
+    ]
+    (next_id,) = checks.sql("select max(feedback_id) + 1 from recommendation_feedback")[0]
+    with checks.pg.connect() as conn, conn.cursor() as cur:
+        for offset, ((serve, user, movie, served_at), action, delay) in enumerate(specials):
+            cur.execute(
+                "insert into recommendation_feedback values (%s, %s, %s, %s, %s, %s)",
+                (next_id + offset, serve, user, movie, action, served_at + delay),
+            )
+        cur.execute(
+            "insert into recommendation_feedback values (%s, 999999999, 1, 1, 'click', now())",
+            (next_id + len(specials),),
+        )
+    state["specials"] = {"late_in": late_in[0], "late_out": late_out[0], "dup": dup[0]}
+    state["orphan_feedback_id"] = next_id + len(specials)
 
 
 def test_failed_gate_publishes_nothing(cli, checks):
@@ -119,6 +156,110 @@ def test_next_night_publishes_a_new_version(cli, checks):
     assert ("validate", 1, "failed") in statuses
     assert ("validate", 2, "succeeded") in statuses
     assert checks.events_everywhere(state["since"]) == GENERATED + state["injected"]
+
+
+def test_late_duplicate_and_orphan_feedback_are_handled(checks):
+    impressions = {
+        r["serve_id"]: r
+        for r in checks.delta("warehouse/movie_recs.db/fct_impressions")
+        .where(f"serve_id in ({','.join(str(v) for v in state['specials'].values())})")
+        .collect()
+    }
+    assert impressions[state["specials"]["late_in"]]["is_clicked"] is True
+    assert impressions[state["specials"]["late_out"]]["is_clicked"] is False
+    assert impressions[state["specials"]["dup"]]["is_clicked"] is True
+    rejected = checks.sql(
+        "select reason from rejected_events where source_table = 'recommendation_feedback'"
+        " and source_key = %s",
+        (str(state["orphan_feedback_id"]),),
+    )
+    assert rejected == [("unknown_serve",)]
+
+
+def test_ab_results_equal_an_independent_computation(checks):
+    """CTR, Wilson intervals, lifts and p-values against pandas + statsmodels, to 1e-9."""
+    import pandas as pd
+    from statsmodels.stats.proportion import proportion_confint, proportions_ztest
+
+    with checks.pg.connect() as conn:
+        logs = read_frame(conn, "select * from recommendation_logs")
+        feedback = read_frame(conn, "select * from recommendation_feedback")
+    results = checks.delta("warehouse/movie_recs.db/fct_ab_test_results").toPandas()
+    window_start = pd.Timestamp(results["window_start"].iloc[0], tz="UTC")
+    window_end = pd.Timestamp(results["window_end"].iloc[0], tz="UTC")
+    logs = logs[(logs["served_at"] >= window_start) & (logs["served_at"] < window_end)]
+    joined = feedback.merge(logs, on=["serve_id", "user_id"], suffixes=("", "_serve"))
+    in_window = (joined["feedback_at"] >= joined["served_at"]) & (
+        joined["feedback_at"] < joined["served_at"] + pd.Timedelta(hours=24)
+    )
+    expected = {}
+    for action, metric in (("click", "ctr"), ("watch", "watch_rate")):
+        hit = set(joined.loc[in_window & (joined["action"] == action), "serve_id"])
+        for variant, arm in logs.groupby("variant"):
+            expected[(metric, variant)] = (int(arm["serve_id"].isin(hit).sum()), len(arm))
+
+    for row in results.itertuples():
+        successes, trials = expected[(row.metric, row.variant)]
+        control_successes, control_trials = expected[(row.metric, "als")]
+        assert (row.successes, row.trials) == (successes, trials)
+        assert row.rate == pytest.approx(successes / trials, abs=1e-9)
+        low, high = proportion_confint(successes, trials, alpha=0.05, method="wilson")
+        assert (row.ci_low, row.ci_high) == pytest.approx((low, high), abs=1e-9)
+        control_rate = control_successes / control_trials
+        assert row.abs_lift == pytest.approx(successes / trials - control_rate, abs=1e-9)
+        assert row.rel_lift == pytest.approx(
+            (successes / trials - control_rate) / control_rate, abs=1e-9
+        )
+        if row.variant != "als":
+            _, p_value = proportions_ztest([successes, control_successes], [trials, control_trials])
+            assert row.p_value == pytest.approx(p_value, abs=1e-9)
+
+
+def test_variant_metrics_are_kept_in_postgres(checks):
+    rows = checks.sql(
+        "select variant, metric_name, metric_value from model_performance_logs"
+        " where run_id = %s and variant is not null",
+        (RUN2,),
+    )
+    by_key = {(variant, name): value for variant, name, value in rows}
+    for variant in ("als", "popularity"):
+        assert 0 < by_key[(variant, "ctr")] < 1
+        assert by_key[(variant, "ctr_ci_low")] < by_key[(variant, "ctr")]
+    assert by_key[("popularity", "ctr_p_value")] is not None
+
+
+def test_sql_over_the_lake_prints_a_table(cli):
+    out = cli(
+        "sql",
+        "select variant, count(*) as n from movie_recs.fct_impressions group by 1 order by 1",
+        check=True,
+    ).stdout
+    header = next(line for line in out.splitlines() if "variant" in line)
+    assert header.startswith("|") and "|n" in header.replace(" ", "")
+    assert "als" in out and "popularity" in out
+
+
+def test_report_renders_its_plots_in_a_browser(cli, fresh_state, tmp_path):
+    out = cli("report", "--out", str(tmp_path / "report"), check=True).stdout
+    page = tmp_path / "report" / "index.html"
+    assert str(page) in out
+    artefacts = fresh_state / "artefacts"
+    artefacts.mkdir(exist_ok=True)
+    browser = [
+        "chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+        "--no-first-run", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", f"--user-data-dir={tmp_path / 'chromium'}", "--window-size=1200,2600",
+    ]  # fmt: skip
+    dom = subprocess.run(
+        [*browser, "--virtual-time-budget=5000", "--dump-dom", page.as_uri()],
+        capture_output=True, text=True, timeout=120, check=True,
+    ).stdout  # fmt: skip
+    assert 'data-plots-rendered="4"' in dom
+    subprocess.run(
+        [*browser, f"--screenshot={artefacts / 'report.png'}", page.as_uri()],
+        capture_output=True, timeout=120, check=True,
+    )  # fmt: skip
+    assert (artefacts / "report.png").stat().st_size > 10_000
 
 
 def test_status_shows_both_runs(cli):

@@ -1,6 +1,7 @@
 """Task 1: land the run's inputs and find the active users.
 
-Lands `movies` and a snapshot of `rt_user_interactions` up to `as_of` (plus
+Lands `movies`, the new rows of `recommendation_logs` and
+`recommendation_feedback`, and a snapshot of `rt_user_interactions` up to `as_of` (plus
 any event stamped in the future, to be rejected), classifies every event once
 (movie_recs.pipeline.event_rules), and writes the users with a usable event in
 the training window, from the snapshot and the archive, to
@@ -16,7 +17,13 @@ from pyspark.sql import functions as F
 
 from movie_recs.config import event_weights
 from movie_recs.lake.archive import archived_events
-from movie_recs.lake.landing import LANDING_SCHEMA, land_snapshot, landing_path, read_postgres
+from movie_recs.lake.landing import (
+    LANDING_SCHEMA,
+    land_new_rows,
+    land_snapshot,
+    landing_path,
+    read_postgres,
+)
 from movie_recs.lake.spark import lake_root
 from movie_recs.pipeline.context import RunContext, TaskResult
 from movie_recs.pipeline.event_rules import EVENT_COLUMNS, classify_events
@@ -37,6 +44,11 @@ def _snapshot_query(as_of: datetime, not_after: datetime) -> str:
 def run(ctx: RunContext) -> TaskResult:
     spark = ctx.spark
     land_snapshot(spark, ctx.pg, "movies")
+    # what the service served and what users did, for the analytics task
+    ctx.facts["serves_landed"] = land_new_rows(spark, ctx.pg, "recommendation_logs", "serve_id")
+    ctx.facts["feedback_landed"] = land_new_rows(
+        spark, ctx.pg, "recommendation_feedback", "feedback_id"
+    )
     not_after = datetime.now(UTC) + timedelta(minutes=float(ctx.vars["future_tolerance_minutes"]))
     events = read_postgres(spark, ctx.pg, _snapshot_query(ctx.as_of, not_after))
     classified = classify_events(

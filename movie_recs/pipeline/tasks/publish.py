@@ -66,7 +66,10 @@ def run(ctx: RunContext) -> TaskResult:
                 f" select {', '.join(COLUMNS)} from batch_recommendations_staging"
             )
             fault_point("publish.before_commit")
-            cur.execute("delete from model_performance_logs where run_id = %s", (ctx.run_id,))
+            cur.execute(
+                "delete from model_performance_logs where run_id = %s and variant is null",
+                (ctx.run_id,),
+            )
             execute_values(
                 cur,
                 "insert into model_performance_logs (run_id, model_version, variant, metric_name,"

@@ -1,0 +1,104 @@
+"""Task 6 (after publishing): CTR and A/B metrics from serving logs and feedback.
+
+Builds the dbt models tagged `analytics` (on the logs and feedback landed by
+task 1), sets aside feedback that matches no serve in `rejected_events`, and
+writes the A/B window's per-variant metrics to `model_performance_logs`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from psycopg2.extras import execute_values
+from pyspark.sql import functions as F
+
+from movie_recs.dbt import run_dbt
+from movie_recs.pipeline.context import RunContext, TaskResult
+
+SOURCE_TABLE = "recommendation_feedback"
+LOGGED_COLUMNS = (
+    "trials",
+    "successes",
+    "rate",
+    "ci_low",
+    "ci_high",
+    "abs_lift",
+    "rel_lift",
+    "p_value",
+)
+
+
+def _rejects(ctx: RunContext) -> list[tuple]:
+    rows = ctx.spark.table("movie_recs.int_feedback_rejected").select(
+        F.col("feedback_id").cast("string"),
+        "reason",
+        F.to_json(
+            F.struct("feedback_id", "serve_id", "user_id", "movie_id", "action", "feedback_at")
+        ),
+    )
+    return [
+        (SOURCE_TABLE, key, reason, payload, ctx.run_id) for key, reason, payload in rows.collect()
+    ]
+
+
+def _variant_metrics(ctx: RunContext) -> list[tuple]:
+    spark = ctx.spark
+    results = spark.table("movie_recs.fct_ab_test_results").collect()
+    served_versions = dict(
+        spark.table("movie_recs.fct_impressions")
+        .groupBy("variant")
+        .agg(F.max_by("model_version", "served_at"))
+        .collect()
+    )
+    computed_at = datetime.now(UTC)
+    rows = []
+    for result in results:
+        for column in LOGGED_COLUMNS:
+            value = result[column]
+            rows.append(
+                (
+                    ctx.run_id,
+                    served_versions.get(result["variant"], "unknown"),
+                    result["variant"],
+                    f"{result['metric']}_{column}" if column != "rate" else result["metric"],
+                    None if value is None else float(value),
+                    result["window_start"].replace(tzinfo=UTC),
+                    result["window_end"].replace(tzinfo=UTC),
+                    computed_at,
+                )
+            )
+    return rows
+
+
+def run(ctx: RunContext) -> TaskResult:
+    run_dbt(["build", "--select", "tag:analytics"], ctx.target, ctx.dbt_vars())
+    rejects = _rejects(ctx)
+    metrics = _variant_metrics(ctx)
+    conn = ctx.pg.connect()
+    try:
+        with conn, conn.cursor() as cur:
+            execute_values(
+                cur,
+                "insert into rejected_events (source_table, source_key, reason, payload, run_id)"
+                " values %s on conflict (source_table, source_key) do nothing",
+                rejects,
+            )
+            cur.execute(
+                "delete from model_performance_logs where run_id = %s and variant is not null",
+                (ctx.run_id,),
+            )
+            execute_values(
+                cur,
+                "insert into model_performance_logs (run_id, model_version, variant, metric_name,"
+                " metric_value, window_start, window_end, computed_at) values %s",
+                metrics,
+            )
+    finally:
+        conn.close()
+    n_impressions = ctx.spark.table("movie_recs.fct_impressions").count()
+    return TaskResult(
+        rows_in=n_impressions,
+        rows_out=len(metrics),
+        rows_rejected=len(rejects),
+        metrics={"feedback_rejected": float(len(rejects))},
+    )
