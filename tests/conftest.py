@@ -31,6 +31,7 @@ os.environ.update(
     MOVIE_RECS_S3_PORT=str(TEST_S3_PORT),
     MOVIE_RECS_RETRY_BACKOFF_S="1",
     SPARK_DRIVER_MEMORY="2g",
+    SPARK_SHUFFLE_PARTITIONS="2",  # two cores: fewer, larger tasks
 )
 
 
@@ -40,7 +41,7 @@ def fresh_state():
     from movie_recs.services.s3 import LocalS3Proxy
 
     # a previous run killed half-way may have left its servers up
-    LocalPostgres().stop("immediate")
+    LocalPostgres().destroy()
     LocalS3Proxy().stop()
     shutil.rmtree(TEST_STATE, ignore_errors=True)
     TEST_STATE.mkdir(parents=True)

@@ -9,7 +9,9 @@ its own cluster: data in `<state>/postgres/`, listening on 127.0.0.1 only
 from __future__ import annotations
 
 import glob
+import hashlib
 import json
+import logging
 import os
 import pwd
 import secrets
@@ -22,6 +24,8 @@ from pathlib import Path
 import psycopg2
 
 from movie_recs.settings import env_int, state_dir
+
+log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 55432
 APP_ROLE = "movie_recs"
@@ -89,11 +93,27 @@ def _server_bin(name: str) -> str:
     )
 
 
+def _cluster_folder(wanted: Path) -> Path:
+    """Where the cluster lives: `wanted`, unless the `postgres` system user (who owns
+    it when we run as root) cannot reach it, as in a checkout under /root; then a
+    folder of its own under /var/lib/movie-recs, named after `wanted`."""
+    if os.geteuid() != 0:
+        return wanted
+    wanted.parent.mkdir(parents=True, exist_ok=True)
+    probe = ["runuser", "-u", "postgres", "--", "test", "-x", str(wanted.parent)]
+    if subprocess.run(probe, capture_output=True).returncode == 0:
+        return wanted
+    digest = hashlib.sha1(str(wanted).encode()).hexdigest()[:12]
+    fallback = Path("/var/lib/movie-recs") / digest / "postgres"
+    log.warning("user postgres cannot reach %s; the local cluster lives in %s", wanted, fallback)
+    return fallback
+
+
 class LocalPostgres:
     """A PostgreSQL cluster owned by the project, in a project-local folder."""
 
     def __init__(self, root: Path | None = None, port: int | None = None) -> None:
-        self.root = (root or state_dir()) / "postgres"
+        self.root = _cluster_folder((root or state_dir()) / "postgres")
         self.port = port or env_int("MOVIE_RECS_PG_PORT", DEFAULT_PORT)
         self.data_dir = self.root / "data"
         self.socket_dir = self.root / "run"
@@ -236,6 +256,11 @@ class LocalPostgres:
             capture_output=True,
             check=False,
         )
+
+    def destroy(self) -> None:
+        """Stop the cluster and delete its folder (tests start from nothing)."""
+        self.stop("immediate")
+        shutil.rmtree(self.root, ignore_errors=True)
 
     def ensure_app_database(self) -> PgSettings:
         """Create the pipeline's role and database once; return how to reach them."""

@@ -9,16 +9,19 @@ archived them. Earlier inputs (events, rejects, archive) are cleared first.
 from __future__ import annotations
 
 import logging
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pandas as pd
 from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
 
 from movie_recs.db.copy import copy_frame
 from movie_recs.lake.archive import ARCHIVE_TABLE, ensure_archive_table
 from movie_recs.services.postgres import PgSettings
+from movie_recs.settings import state_dir
 
 log = logging.getLogger(__name__)
 LOAD_RUN_ID = "initial-load"
@@ -66,11 +69,21 @@ def load_inputs(
 
 
 def _append_to_archive(spark: SparkSession, events: pd.DataFrame) -> None:
+    """Append a chunk through a local Parquet file: createDataFrame(pandas) would
+    ship the whole chunk inside Spark tasks, which does not scale to millions."""
     frame = events.assign(
         event_date=events["event_ts"].dt.date,
         archived_at=pd.Timestamp.now(tz="UTC"),
         run_id=LOAD_RUN_ID,
     )
-    spark.createDataFrame(frame, schema=spark.table(ARCHIVE_TABLE).schema).write.format(
-        "delta"
-    ).mode("append").saveAsTable(ARCHIVE_TABLE)
+    with tempfile.TemporaryDirectory(dir=state_dir()) as staging:
+        path = f"{staging}/chunk.parquet"
+        frame.to_parquet(path, index=False)
+        schema = spark.table(ARCHIVE_TABLE).schema
+        chunk = spark.read.parquet(f"file://{path}").withColumn(
+            "rating",
+            F.nanvl("rating", F.lit(None)),  # pandas' NaN means "no rating"
+        )
+        chunk.select([chunk[f.name].cast(f.dataType) for f in schema.fields]).write.format(
+            "delta"
+        ).mode("append").saveAsTable(ARCHIVE_TABLE)

@@ -16,25 +16,9 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 
-GENRES = [
-    "Action",
-    "Adventure",
-    "Animation",
-    "Children",
-    "Comedy",
-    "Crime",
-    "Documentary",
-    "Drama",
-    "Fantasy",
-    "Horror",
-    "Musical",
-    "Mystery",
-    "Romance",
-    "Sci-Fi",
-    "Thriller",
-    "War",
-    "Western",
-]
+from movie_recs.sources.movielens import ITEM_GENRES
+
+GENRES = [g for g in ITEM_GENRES if g != "(no genres listed)"]
 WORDS = (  # noqa: SIM905 - one string reads better than 37 quoted words
     "Night Day Last First Dark Bright Silent Lost Hidden Golden Broken Wild Cold "
     "River City Road Star Sea Heart Storm Garden House Game Dream Fire Shadow King "

@@ -26,6 +26,23 @@ RUN1, RUN2 = f"nightly-{DAY1}", f"nightly-{DAY2}"
 state: dict = {}
 
 
+def test_load_movielens_files(cli, checks, tmp_path):
+    """The MovieLens loader as a user runs it; demo data replaces it next."""
+    (tmp_path / "ratings.csv").write_text(
+        "userId,movieId,rating,timestamp\n1,10,4.0,964982703\n1,20,3.5,964982224\n"
+        "2,10,5.0,1000000000\n2,30,0.5,1500000000\n3,20,2.0,1500000100\n"
+    )
+    (tmp_path / "movies.csv").write_text(
+        "movieId,title,genres\n10,GoldenEye (1995),Action\n20,Heat (1995),Crime\n"
+        "30,Sabrina (1995),Comedy|Romance\n"
+    )
+    out = cli("load-movielens", str(tmp_path), check=True)
+    assert "loaded 3 movies and 5 events" in out.stdout
+    (in_pg,) = checks.sql("select count(*) from rt_user_interactions")[0]
+    assert in_pg + checks.archived_count() == 5
+    assert checks.sql("select title from movies where movie_id = 20") == [("Heat (1995)",)]
+
+
 def test_demo_data_and_bad_events(cli, checks):
     state["since"] = datetime.now(UTC)
     out = cli("demo-data", *DEMO, check=True)
@@ -43,6 +60,7 @@ def test_first_night_publishes(cli, checks):
         ("train", "succeeded"),
         ("validate", "succeeded"),
         ("publish", "succeeded"),
+        ("analytics", "succeeded"),
     ]
     state["version1"] = checks.assert_recommendations_complete()
 
@@ -239,6 +257,15 @@ def test_sql_over_the_lake_prints_a_table(cli):
     assert "als" in out and "popularity" in out
 
 
+def test_dbt_docs_generate_offline(cli, tmp_path):
+    cli("dbt", "docs", "generate", "--target", "local", "--target-path", str(tmp_path), check=True)
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    ab = manifest["nodes"]["model.movie_recs.fct_ab_test_results"]
+    assert ab["description"] and all(c["description"] for c in ab["columns"].values())
+    catalog = json.loads((tmp_path / "catalog.json").read_text())
+    assert "model.movie_recs.fct_ctr_daily" in catalog["nodes"]
+
+
 def test_report_renders_its_plots_in_a_browser(cli, fresh_state, tmp_path):
     out = cli("report", "--out", str(tmp_path / "report"), check=True).stdout
     page = tmp_path / "report" / "index.html"
@@ -276,6 +303,27 @@ def test_second_concurrent_run_is_refused(cli, pg):
         result = cli("nightly", "--run-date", str(DAY2 + timedelta(days=1)))
     assert result.returncode == 1
     assert "another nightly run holds the lock" in result.stderr
+
+
+def test_late_feedback_counts_on_a_later_night(cli, checks):
+    """A click landed after its serve was processed still counts, if inside the window."""
+    serve_id, user, movie, served_at = checks.sql(
+        "select serve_id, user_id, movie_id, served_at from recommendation_logs l"
+        " where served_at >= (select max(served_at) from recommendation_logs) - interval '1 day'"
+        " and not exists (select 1 from recommendation_feedback f where f.serve_id = l.serve_id)"
+        " order by serve_id limit 1"
+    )[0]
+    impressions = checks.delta("warehouse/movie_recs.db/fct_impressions")
+    assert impressions.where(f"serve_id = {serve_id}").first()["is_clicked"] is False
+    with checks.pg.connect() as conn, conn.cursor() as cur:
+        cur.execute(
+            "insert into recommendation_feedback select max(feedback_id) + 1, %s, %s, %s,"
+            " 'click', %s from recommendation_feedback",
+            (serve_id, user, movie, served_at + timedelta(hours=2)),
+        )
+    cli("nightly", "--run-date", str(DAY2 + timedelta(days=1)), check=True)
+    impressions = checks.delta("warehouse/movie_recs.db/fct_impressions")
+    assert impressions.where(f"serve_id = {serve_id}").first()["is_clicked"] is True
 
 
 @pytest.mark.parametrize("env_cmd", [["env"]])

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from psycopg2.extras import execute_values
 from pyspark.sql import functions as F
 
+from movie_recs.db.rejects import record_rejects
 from movie_recs.dbt import run_dbt
 from movie_recs.pipeline.context import RunContext, TaskResult
 
@@ -29,16 +30,12 @@ LOGGED_COLUMNS = (
 
 
 def _rejects(ctx: RunContext) -> list[tuple]:
+    """(feedback_id, reason, payload) of the feedback that matches no serve."""
+    payload = F.struct("feedback_id", "serve_id", "user_id", "movie_id", "action", "feedback_at")
     rows = ctx.spark.table("movie_recs.int_feedback_rejected").select(
-        F.col("feedback_id").cast("string"),
-        "reason",
-        F.to_json(
-            F.struct("feedback_id", "serve_id", "user_id", "movie_id", "action", "feedback_at")
-        ),
+        F.col("feedback_id").cast("string"), "reason", F.to_json(payload)
     )
-    return [
-        (SOURCE_TABLE, key, reason, payload, ctx.run_id) for key, reason, payload in rows.collect()
-    ]
+    return [tuple(row) for row in rows.collect()]
 
 
 def _variant_metrics(ctx: RunContext) -> list[tuple]:
@@ -73,16 +70,11 @@ def _variant_metrics(ctx: RunContext) -> list[tuple]:
 def run(ctx: RunContext) -> TaskResult:
     run_dbt(["build", "--select", "tag:analytics"], ctx.target, ctx.dbt_vars())
     rejects = _rejects(ctx)
+    record_rejects(ctx.pg, SOURCE_TABLE, ctx.run_id, rejects)
     metrics = _variant_metrics(ctx)
     conn = ctx.pg.connect()
     try:
         with conn, conn.cursor() as cur:
-            execute_values(
-                cur,
-                "insert into rejected_events (source_table, source_key, reason, payload, run_id)"
-                " values %s on conflict (source_table, source_key) do nothing",
-                rejects,
-            )
             cur.execute(
                 "delete from model_performance_logs where run_id = %s and variant is not null",
                 (ctx.run_id,),

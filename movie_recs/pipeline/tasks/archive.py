@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from psycopg2.extras import execute_values
 from pyspark.sql import functions as F
 
 from movie_recs.db.copy import copy_rows
+from movie_recs.db.rejects import record_rejects
 from movie_recs.lake.archive import drop_expired_partitions, merge_into_archive
 from movie_recs.pipeline.context import RunContext, TaskResult
 from movie_recs.pipeline.event_rules import EVENT_COLUMNS
@@ -30,22 +30,11 @@ SOURCE_TABLE = "rt_user_interactions"
 
 def _record_rejects(ctx: RunContext, rejected) -> int:
     rows = rejected.select(
-        F.col("event_id").cast("string").alias("source_key"),
+        F.col("event_id").cast("string"),
         "reject_reason",
-        F.to_json(F.struct(*EVENT_COLUMNS)).alias("payload"),
+        F.to_json(F.struct(*EVENT_COLUMNS)),
     ).toLocalIterator()
-    conn = ctx.pg.connect()
-    try:
-        with conn, conn.cursor() as cur:
-            execute_values(
-                cur,
-                "insert into rejected_events (source_table, source_key, reason, payload, run_id)"
-                " values %s on conflict (source_table, source_key) do nothing",
-                ((SOURCE_TABLE, r[0], r[1], r[2], ctx.run_id) for r in rows),
-                page_size=5_000,
-            )
-    finally:
-        conn.close()
+    record_rejects(ctx.pg, SOURCE_TABLE, ctx.run_id, (tuple(r) for r in rows))
     return rejected.count()
 
 
