@@ -154,35 +154,17 @@ def cmd_load_movielens(args) -> int:
 
 
 def cmd_simulate_serving(args) -> int:
-    from movie_recs.db.copy import copy_frame, read_frame
     from movie_recs.lake.spark import get_spark
     from movie_recs.pipeline.context import as_of_for
     from movie_recs.pipeline.nightly import prepare_services
-    from movie_recs.sources.serving import ServingSpec, simulate
+    from movie_recs.sources.serving import ServingSpec, serve_into_postgres
 
     pg = prepare_services(args.target)
-    with pg.connect() as conn:
-        published = read_frame(conn, "select * from batch_recommendations")
-        movies = read_frame(conn, "select movie_id, genres from movies")
-        with conn.cursor() as cur:
-            cur.execute("select coalesce(max(serve_id), 0) from recommendation_logs")
-            (last_serve,) = cur.fetchone()
-            cur.execute("select coalesce(max(feedback_id), 0) from recommendation_feedback")
-            (last_feedback,) = cur.fetchone()
-    matrix = (
-        get_spark(args.target)
-        .table("movie_recs.int_user_movie_scores_aggregated")
-        .select("user_id", "movie_id", "score")
-        .toPandas()
-    )
     spec = ServingSpec(args.days, tuple(args.variants), args.seed)
-    logs, feedback = simulate(
-        spec, published, matrix, movies, as_of_for(yesterday()), last_serve + 1, last_feedback + 1
+    n_logs, n_feedback = serve_into_postgres(
+        get_spark(args.target), pg, spec, as_of_for(yesterday())
     )
-    with pg.connect() as conn, conn.cursor() as cur:
-        copy_frame(cur, "recommendation_logs", logs)
-        copy_frame(cur, "recommendation_feedback", feedback)
-    print(f"served {len(logs)} items over {args.days} days; {len(feedback)} feedback rows")
+    print(f"served {n_logs} items over {args.days} days; {n_feedback} feedback rows")
     return 0
 
 

@@ -2,6 +2,8 @@
 
 Each file in `migrations/` (`NNNN_name.sql`) runs in its own transaction and is
 recorded in `schema_migrations`; an advisory lock keeps two migrators apart.
+`grants.sql` (the online service's privileges) is applied after them every
+time, so a role created later by a DBA gets its grants on the next run.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from pathlib import Path
 from movie_recs.services.postgres import PgSettings
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+GRANTS_FILE = Path(__file__).parent / "grants.sql"
 ADVISORY_LOCK_KEY = 0x6D6F7669  # "movi"
 
 
@@ -39,6 +42,8 @@ def migrate(pg: PgSettings) -> list[str]:
                 cur.execute(path.read_text())
                 cur.execute("insert into schema_migrations (version) values (%s)", (version,))
                 applied_now.append(version)
+        with conn, conn.cursor() as cur:
+            cur.execute(GRANTS_FILE.read_text())  # idempotent: every time
     finally:
         conn.close()
     return applied_now

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 55432
 APP_ROLE = "movie_recs"
+SERVICE_ROLE = "movie_recs_service"
 START_TIMEOUT_S = 60
 
 
@@ -137,6 +138,7 @@ class LocalPostgres:
             creds = {
                 "superuser_password": secrets.token_urlsafe(24),
                 "app_password": secrets.token_urlsafe(24),
+                "service_password": secrets.token_urlsafe(24),
             }
             self.credentials_file.write_text(json.dumps(creds))
             self.credentials_file.chmod(0o600)
@@ -149,6 +151,11 @@ class LocalPostgres:
     def settings(self) -> PgSettings:
         password = self._credentials()["app_password"]
         return PgSettings("127.0.0.1", self.port, APP_ROLE, password, APP_ROLE)
+
+    def service_settings(self) -> PgSettings:
+        """The online service's least-privilege role (grants: movie_recs/db/grants.sql)."""
+        password = self._credentials()["service_password"]
+        return PgSettings("127.0.0.1", self.port, SERVICE_ROLE, password, APP_ROLE)
 
     def _initdb(self) -> None:
         creds = self._credentials()
@@ -263,17 +270,16 @@ class LocalPostgres:
         shutil.rmtree(self.root, ignore_errors=True)
 
     def ensure_app_database(self) -> PgSettings:
-        """Create the pipeline's role and database once; return how to reach them."""
+        """Create the pipeline's and the online service's roles and the database once;
+        return how the pipeline reaches them."""
         app = self.settings()
         conn = self._superuser().connect()
         conn.autocommit = True  # CREATE DATABASE cannot run in a transaction
         with conn.cursor() as cur:
-            cur.execute("select 1 from pg_roles where rolname = %s", (APP_ROLE,))
-            if cur.fetchone() is None:
-                cur.execute(
-                    f"create role {APP_ROLE} login password %s",
-                    (app.password,),
-                )
+            for role in (app, self.service_settings()):
+                cur.execute("select 1 from pg_roles where rolname = %s", (role.user,))
+                if cur.fetchone() is None:
+                    cur.execute(f"create role {role.user} login password %s", (role.password,))
             cur.execute("select 1 from pg_database where datname = %s", (APP_ROLE,))
             if cur.fetchone() is None:
                 cur.execute(f"create database {APP_ROLE} owner {APP_ROLE}")

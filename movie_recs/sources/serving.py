@@ -18,6 +18,9 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
+from movie_recs.db.copy import copy_frame, read_frame
+from movie_recs.services.postgres import PgSettings
+
 VARIANTS = ("als", "popularity")
 PAGE_SIZE = 10
 VISIT_PROBABILITY = 0.35
@@ -134,3 +137,27 @@ def simulate(
     ]  # fmt: skip
     feedback_columns = ["feedback_id", "serve_id", "user_id", "movie_id", "action", "feedback_at"]
     return pd.DataFrame(logs, columns=log_columns), pd.DataFrame(feedback, columns=feedback_columns)
+
+
+def serve_into_postgres(spark, pg: PgSettings, spec: ServingSpec, end: datetime) -> tuple[int, int]:
+    """Simulate serving the published lists; append the logs and feedback to PostgreSQL."""
+    with pg.connect() as conn:
+        published = read_frame(conn, "select * from batch_recommendations")
+        movies = read_frame(conn, "select movie_id, genres from movies")
+        with conn.cursor() as cur:
+            cur.execute("select coalesce(max(serve_id), 0) from recommendation_logs")
+            (last_serve,) = cur.fetchone()
+            cur.execute("select coalesce(max(feedback_id), 0) from recommendation_feedback")
+            (last_feedback,) = cur.fetchone()
+    matrix = (
+        spark.table("movie_recs.int_user_movie_scores_aggregated")
+        .select("user_id", "movie_id", "score")
+        .toPandas()
+    )
+    logs, feedback = simulate(
+        spec, published, matrix, movies, end, last_serve + 1, last_feedback + 1
+    )
+    with pg.connect() as conn, conn.cursor() as cur:
+        copy_frame(cur, "recommendation_logs", logs)
+        copy_frame(cur, "recommendation_feedback", feedback)
+    return len(logs), len(feedback)

@@ -54,6 +54,7 @@ def test_demo_data_and_bad_events(cli, checks):
 def test_first_night_publishes(cli, checks):
     result = cli("nightly", check=True)
     assert "published model als-" in result.stderr
+    assert checks.pg.password not in result.stdout + result.stderr  # no secret in logs
     assert [(task, status) for task, _, status in checks.task_statuses(RUN1)] == [
         ("active_users", "succeeded"),
         ("archive", "succeeded"),
@@ -289,13 +290,14 @@ def test_report_renders_its_plots_in_a_browser(cli, fresh_state, tmp_path):
     assert (artefacts / "report.png").stat().st_size > 10_000
 
 
-def test_status_shows_both_runs(cli):
+def test_status_shows_both_runs(cli, pg):
     runs = json.loads(cli("status", "--json", check=True).stdout)
     by_id = {run["run_id"]: run for run in runs}
     assert {RUN1, RUN2} <= set(by_id)
     assert by_id[RUN2]["metrics"]["rmse"] > 0
     text = cli("status", check=True).stdout
     assert RUN2 in text and "publish" in text
+    assert pg.password not in text
 
 
 def test_second_concurrent_run_is_refused(cli, pg):

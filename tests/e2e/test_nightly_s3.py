@@ -44,7 +44,8 @@ def test_demo_data_lands_in_the_bucket(cli, s3, s3_env, s3_checks):
 
 def test_first_night_on_s3(cli, s3, s3_env, s3_checks, bad_events):
     # --force: the local story already published this run date
-    cli("nightly", "--target", "s3", "--force", env=s3_env, check=True)
+    result = cli("nightly", "--target", "s3", "--force", env=s3_env, check=True)
+    assert s3.secret_key not in result.stdout + result.stderr  # no secret in logs
     state["version1"] = s3_checks.assert_recommendations_complete()
 
     recs = keys_under(s3, "lake/warehouse/movie_recs.db/fct_recommendations/")
