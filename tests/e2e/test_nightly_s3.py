@@ -56,7 +56,12 @@ def test_first_night_on_s3(cli, s3, s3_env, s3_checks, bad_events):
 
     metrics = s3_checks.metrics(f"nightly-{DAY1}")
     assert metrics["rmse"] > 0 and metrics["user_coverage"] == 1.0
-    reasons = dict(s3_checks.sql("select source_key::bigint, reason from rejected_events"))
+    reasons = dict(
+        s3_checks.sql(
+            "select source_key::bigint, reason from rejected_events"
+            " where source_table = 'rt_user_interactions'"
+        )
+    )
     assert reasons == {event_id: spec[-1] for event_id, spec in bad_events.items()}
     assert s3_checks.events_everywhere(state["since"]) == GENERATED + state["injected"]
 

@@ -8,6 +8,7 @@ stricter) see the old set or the new one, never a mix and never an empty table.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from psycopg2.extras import execute_values
@@ -16,6 +17,7 @@ from movie_recs.db.copy import copy_rows
 from movie_recs.pipeline.context import RunContext, TaskResult
 from movie_recs.pipeline.faults import fault_point
 from movie_recs.pipeline.tasks.train import RECOMMENDATIONS_TABLE
+from movie_recs.services.postgres import PgSettings
 
 COLUMNS = ["user_id", "rank", "movie_id", "score", "model_version", "generated_at"]
 
@@ -44,17 +46,11 @@ def _metric_rows(ctx: RunContext, metrics: dict[str, float]):
         )
 
 
-def run(ctx: RunContext) -> TaskResult:
-    version = ctx.facts["recommendations_version"]
-    frame = ctx.spark.read.option("versionAsOf", version).table(RECOMMENDATIONS_TABLE)
-    rows = (tuple(row) for row in frame.select(*COLUMNS).toLocalIterator())
-    metrics = {
-        k: float(v)
-        for k, v in ctx.facts.items()
-        if isinstance(v, int | float) and k != "recommendations_version"
-    }
-
-    conn = ctx.pg.connect()
+def replace_recommendations(
+    pg: PgSettings, rows: Iterable[tuple], run_id: str, metric_rows: list[tuple]
+) -> int:
+    """Swap in a new `batch_recommendations` set and the run's metrics in one transaction."""
+    conn = pg.connect()
     try:
         with conn, conn.cursor() as cur:
             n_rows = _stage(cur, rows)
@@ -68,17 +64,30 @@ def run(ctx: RunContext) -> TaskResult:
             fault_point("publish.before_commit")
             cur.execute(
                 "delete from model_performance_logs where run_id = %s and variant is null",
-                (ctx.run_id,),
+                (run_id,),
             )
             execute_values(
                 cur,
                 "insert into model_performance_logs (run_id, model_version, variant, metric_name,"
                 " metric_value, window_start, window_end, computed_at) values %s",
-                list(_metric_rows(ctx, metrics)),
+                metric_rows,
             )
             fault_point("publish.metrics_before_commit")
         with conn, conn.cursor() as cur:
             cur.execute("truncate batch_recommendations_staging")
     finally:
         conn.close()
+    return n_rows
+
+
+def run(ctx: RunContext) -> TaskResult:
+    version = ctx.facts["recommendations_version"]
+    frame = ctx.spark.read.option("versionAsOf", version).table(RECOMMENDATIONS_TABLE)
+    rows = (tuple(row) for row in frame.select(*COLUMNS).toLocalIterator())
+    metrics = {
+        k: float(v)
+        for k, v in ctx.facts.items()
+        if isinstance(v, int | float) and k != "recommendations_version"
+    }
+    n_rows = replace_recommendations(ctx.pg, rows, ctx.run_id, list(_metric_rows(ctx, metrics)))
     return TaskResult(rows_in=n_rows, rows_out=n_rows)
