@@ -1,0 +1,55 @@
+"""The Great Expectations export gate: each kind of bad recommendation row is caught
+and named; a good set passes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from movie_recs.pipeline.expectations import ExportExpectations, validate_export
+
+TOP_K = 3
+NOW = datetime(2026, 3, 1, tzinfo=UTC)
+SCHEMA = (
+    "user_id long, rank int, movie_id long, score double, model_version string,"
+    " generated_at timestamp"
+)
+GOOD = [(u, r, 10 * r + u, 1.0 / r, "als-1", NOW) for u in (1, 2) for r in range(1, TOP_K + 1)]
+SPEC = ExportExpectations(
+    top_k=TOP_K,
+    expected_rows=len(GOOD),
+    known_movie_ids=sorted({row[2] for row in GOOD}),
+    active_user_ids=[1, 2],
+)
+
+
+def with_row(index: int, **changes):
+    rows = [list(row) for row in GOOD]
+    columns = ["user_id", "rank", "movie_id", "score", "model_version", "generated_at"]
+    for name, value in changes.items():
+        rows[index][columns.index(name)] = value
+    return [tuple(row) for row in rows]
+
+
+BAD_SETS = {
+    "duplicate_rank": (with_row(1, rank=1), "expect_compound_columns_to_be_unique"),
+    "null_movie": (with_row(0, movie_id=None), "expect_column_values_to_not_be_null"),
+    "nan_score": (with_row(0, score=float("nan")), "expect_column_values_to_be_between"),
+    "too_few_rows": (GOOD[:-1], "expect_table_row_count_to_equal"),
+    "unknown_user": (with_row(0, user_id=99), "expect_column_values_to_be_in_set"),
+    "unknown_movie": (with_row(0, movie_id=123_456), "expect_column_values_to_be_in_set"),
+    "rank_out_of_range": (with_row(2, rank=TOP_K + 1), "expect_column_values_to_be_between"),
+}
+
+
+def test_a_good_set_passes(spark):
+    assert validate_export(spark.createDataFrame(GOOD, SCHEMA), SPEC) == []
+
+
+@pytest.mark.parametrize("case", BAD_SETS)
+def test_bad_rows_fail_the_named_expectation(spark, case):
+    rows, expectation = BAD_SETS[case]
+    failures = validate_export(spark.createDataFrame(rows, SCHEMA), SPEC)
+    assert failures, f"{case} passed the gate"
+    assert any(line.startswith(expectation) for line in failures), failures
