@@ -52,9 +52,10 @@ $(STAMPS)/chromium:
 	fi
 	@touch $@
 
+# demo-data replaces the inputs, so the night is rerun even if that date already ran.
 demo: setup
 	$(PY) orchestrate.py demo-data
-	$(PY) orchestrate.py nightly
+	$(PY) orchestrate.py nightly --force
 	$(PY) orchestrate.py status
 
 nightly: setup
