@@ -19,6 +19,7 @@ matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from movie_recs.analytics.ab_stats import wilson_interval
 from movie_recs.db.copy import read_frame
 from movie_recs.services.postgres import PgSettings
 
@@ -40,12 +41,15 @@ def plot_ctr_over_time(daily: pd.DataFrame, out: Path) -> str:
     ].sum()
     for variant, rows in per_day.groupby("variant"):
         rows = rows.sort_values("served_date")
-        p, n = rows["clicks"] / rows["impressions"], rows["impressions"]
-        denominator = 1 + Z95**2 / n
-        centre = (p + Z95**2 / (2 * n)) / denominator
-        half = Z95 * ((p * (1 - p) / n + Z95**2 / (4 * n * n)) ** 0.5) / denominator
-        ax.plot(rows["served_date"], p, marker="o", label=variant)
-        ax.fill_between(rows["served_date"], centre - half, centre + half, alpha=0.2)
+        ctr = rows["clicks"] / rows["impressions"]
+        bands = [
+            wilson_interval(int(c), int(n))
+            for c, n in zip(rows["clicks"], rows["impressions"], strict=True)
+        ]
+        ax.plot(rows["served_date"], ctr, marker="o", label=variant)
+        ax.fill_between(
+            rows["served_date"], [b[0] for b in bands], [b[1] for b in bands], alpha=0.2
+        )
     ax.set(title="CTR per day and variant (95% Wilson band)", ylabel="CTR")
     ax.legend()
     fig.autofmt_xdate()

@@ -9,8 +9,18 @@ from psycopg2.extras import execute_values
 from movie_recs.services.postgres import PgSettings
 
 
-def record_rejects(pg: PgSettings, source_table: str, run_id: str, rows: Iterable[tuple]) -> None:
-    """Insert (source_key, reason, payload_json) rows; a row already recorded is skipped."""
+def record_rejects(pg: PgSettings, source_table: str, run_id: str, rows: Iterable[tuple]) -> int:
+    """Insert (source_key, reason, payload_json) rows; a row already recorded is skipped.
+
+    Returns how many rows were given (recorded now or before)."""
+    sent = 0
+
+    def with_context():
+        nonlocal sent
+        for key, reason, payload in rows:
+            sent += 1
+            yield (source_table, key, reason, payload, run_id)
+
     conn = pg.connect()
     try:
         with conn, conn.cursor() as cur:
@@ -18,8 +28,9 @@ def record_rejects(pg: PgSettings, source_table: str, run_id: str, rows: Iterabl
                 cur,
                 "insert into rejected_events (source_table, source_key, reason, payload, run_id)"
                 " values %s on conflict (source_table, source_key) do nothing",
-                ((source_table, key, reason, payload, run_id) for key, reason, payload in rows),
+                with_context(),
                 page_size=5_000,
             )
     finally:
         conn.close()
+    return sent

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from psycopg2.extras import execute_values
 from pyspark.sql import functions as F
 
+from movie_recs.db.metrics import replace_run_metrics
 from movie_recs.db.rejects import record_rejects
 from movie_recs.dbt import run_dbt
 from movie_recs.pipeline.context import RunContext, TaskResult
@@ -69,28 +69,18 @@ def _variant_metrics(ctx: RunContext) -> list[tuple]:
 
 def run(ctx: RunContext) -> TaskResult:
     run_dbt(["build", "--select", "tag:analytics"], ctx.target, ctx.dbt_vars())
-    rejects = _rejects(ctx)
-    record_rejects(ctx.pg, SOURCE_TABLE, ctx.run_id, rejects)
+    n_rejected = record_rejects(ctx.pg, SOURCE_TABLE, ctx.run_id, _rejects(ctx))
     metrics = _variant_metrics(ctx)
     conn = ctx.pg.connect()
     try:
         with conn, conn.cursor() as cur:
-            cur.execute(
-                "delete from model_performance_logs where run_id = %s and variant is not null",
-                (ctx.run_id,),
-            )
-            execute_values(
-                cur,
-                "insert into model_performance_logs (run_id, model_version, variant, metric_name,"
-                " metric_value, window_start, window_end, computed_at) values %s",
-                metrics,
-            )
+            replace_run_metrics(cur, ctx.run_id, metrics, per_variant=True)
     finally:
         conn.close()
     n_impressions = ctx.spark.table("movie_recs.fct_impressions").count()
     return TaskResult(
         rows_in=n_impressions,
         rows_out=len(metrics),
-        rows_rejected=len(rejects),
-        metrics={"feedback_rejected": float(len(rejects))},
+        rows_rejected=n_rejected,
+        metrics={"feedback_rejected": float(n_rejected)},
     )

@@ -34,8 +34,7 @@ def _record_rejects(ctx: RunContext, rejected) -> int:
         "reject_reason",
         F.to_json(F.struct(*EVENT_COLUMNS)),
     ).toLocalIterator()
-    record_rejects(ctx.pg, SOURCE_TABLE, ctx.run_id, (tuple(r) for r in rows))
-    return rejected.count()
+    return record_rejects(ctx.pg, SOURCE_TABLE, ctx.run_id, (tuple(r) for r in rows))
 
 
 def _delete_from_postgres(ctx: RunContext, done) -> int:

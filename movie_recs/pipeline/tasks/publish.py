@@ -11,9 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from psycopg2.extras import execute_values
-
 from movie_recs.db.copy import copy_rows
+from movie_recs.db.metrics import replace_run_metrics
 from movie_recs.pipeline.context import RunContext, TaskResult
 from movie_recs.pipeline.faults import fault_point
 from movie_recs.pipeline.tasks.train import RECOMMENDATIONS_TABLE
@@ -62,16 +61,7 @@ def replace_recommendations(
                 f" select {', '.join(COLUMNS)} from batch_recommendations_staging"
             )
             fault_point("publish.before_commit")
-            cur.execute(
-                "delete from model_performance_logs where run_id = %s and variant is null",
-                (run_id,),
-            )
-            execute_values(
-                cur,
-                "insert into model_performance_logs (run_id, model_version, variant, metric_name,"
-                " metric_value, window_start, window_end, computed_at) values %s",
-                metric_rows,
-            )
+            replace_run_metrics(cur, run_id, metric_rows, per_variant=False)
             fault_point("publish.metrics_before_commit")
         with conn, conn.cursor() as cur:
             cur.execute("truncate batch_recommendations_staging")
