@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -88,15 +89,21 @@ def spark(fresh_state):
     session.stop()
 
 
+def _argv(args: tuple[str, ...]) -> list[str]:
+    if args[0] == "dbt":
+        return [
+            str(Path(sys.executable).parent / "dbt"),
+            *args[1:],
+            "--profiles-dir",
+            str(PROJECT_ROOT / "profiles"),
+        ]
+    return [sys.executable, str(PROJECT_ROOT / "orchestrate.py"), *args]
+
+
 def run_cli(*args: str, env: dict[str, str] | None = None, check: bool = False):
     """Run a project command (orchestrate.py or dbt) as a user would, and capture it."""
-    if args[0] == "dbt":
-        argv = [str(Path(sys.executable).parent / "dbt"), *args[1:]]
-        argv += ["--profiles-dir", str(PROJECT_ROOT / "profiles")]
-    else:
-        argv = [sys.executable, str(PROJECT_ROOT / "orchestrate.py"), *args]
     result = subprocess.run(
-        argv,
+        _argv(args),
         cwd=PROJECT_ROOT,
         env={**os.environ, **(env or {})},
         capture_output=True,
@@ -115,3 +122,64 @@ def run_cli(*args: str, env: dict[str, str] | None = None, check: bool = False):
 def cli():
     """`cli("nightly", "--run-date", ...)` or `cli("dbt", "build", ...)`."""
     return run_cli
+
+
+class PausedRun:
+    """A command started with `MOVIE_RECS_FAULT=pause:<point>` (see pipeline/faults.py).
+
+    The test waits for it to reach the point, breaks something (stops a
+    service), lets it go on, and reads its log as it is written.
+    """
+
+    def __init__(self, workdir: Path, args: tuple[str, ...], faults: str, env: dict) -> None:
+        self.marker = workdir / "paused"
+        self.log_path = workdir / "stderr.log"
+        self._log = open(self.log_path, "w")  # noqa: SIM115 (closed in finish)
+        self.process = subprocess.Popen(
+            _argv(args),
+            cwd=PROJECT_ROOT,
+            env={
+                **os.environ,
+                **env,
+                "MOVIE_RECS_FAULT": faults,
+                "MOVIE_RECS_FAULT_MARKER": str(self.marker),
+            },
+            stdout=subprocess.DEVNULL,
+            stderr=self._log,
+        )
+
+    def log(self) -> str:
+        return self.log_path.read_text()
+
+    def _wait(self, condition, what: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"never {what}; log tail:\n{self.log()[-4000:]}")
+            time.sleep(0.2)
+
+    def wait_paused(self, timeout: float = 600) -> None:
+        self._wait(self.marker.exists, "paused", timeout)
+
+    def resume(self) -> None:
+        self.marker.unlink()
+
+    def wait_for_log(self, text: str, timeout: float = 300) -> None:
+        self._wait(lambda: text in self.log(), f"logged {text!r}", timeout)
+
+    def finish(self, timeout: float = CLI_TIMEOUT_S) -> tuple[int, str]:
+        try:
+            code = self.process.wait(timeout=timeout)
+        finally:
+            self._log.close()
+        return code, self.log()
+
+
+@pytest.fixture
+def paused_run(tmp_path):
+    """`paused_run(faults, "nightly", ..., env={})`: a PausedRun, started."""
+
+    def start(faults: str, *args: str, env: dict[str, str] | None = None) -> PausedRun:
+        return PausedRun(tmp_path, args, faults, env or {})
+
+    return start

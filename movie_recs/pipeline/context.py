@@ -54,4 +54,4 @@ class TaskResult:
     rows_in: int | None = None
     rows_out: int | None = None
     rows_rejected: int | None = None
-    metrics: dict[str, float] = field(default_factory=dict)
+    metrics: dict[str, float | str] = field(default_factory=dict)

@@ -1,7 +1,11 @@
 """The nightly run: five named tasks, then analytics, each recorded and retried.
 
 Exit codes, like dbt's: 0 published; 1 a gate or a dbt test failed (or
-another run holds the lock): nothing published; 2 an unexpected error.
+another run holds the lock): nothing published; 2 a service stayed
+unreachable through the retries, or an unexpected error.
+
+A rerun of a date resumes at the first task that did not succeed (`--force`:
+from the start); retries within a run are for service faults only.
 """
 
 from __future__ import annotations
@@ -15,7 +19,6 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import psycopg2
-from py4j.protocol import Py4JNetworkError
 
 from movie_recs.config import dbt_vars
 from movie_recs.db.migrate import migrate
@@ -24,6 +27,7 @@ from movie_recs.lake.spark import get_spark
 from movie_recs.pipeline.context import RunContext, TaskResult
 from movie_recs.pipeline.faults import fault_point
 from movie_recs.pipeline.runs import LockHeld, NightlyLock, RunRecorder
+from movie_recs.pipeline.service_errors import failed_service
 from movie_recs.pipeline.tasks import active_users, analytics, archive, publish, train, validate
 from movie_recs.services.postgres import ensure_postgres
 from movie_recs.services.s3 import ensure_s3
@@ -38,19 +42,20 @@ class Step:
     name: str
     run: Callable[[RunContext], TaskResult]
     retries: int = 2
+    # False: a rerun never starts here, but at the task before (a failed gate
+    # means a new model is needed, not another look at the same one)
+    resumable: bool = True
 
 
 STEPS = [
     Step("active_users", active_users.run),
     Step("archive", archive.run),
     Step("train", train.run, retries=1),
-    Step("validate", validate.run, retries=0),
+    Step("validate", validate.run, resumable=False),
     Step("publish", publish.run),
     Step("analytics", analytics.run, retries=1),
 ]
 
-# Failures worth another attempt: lost connections to PostgreSQL or the JVM.
-TRANSIENT = (psycopg2.OperationalError, Py4JNetworkError, ConnectionError, TimeoutError)
 HANDLED = (validate.GateFailed, DbtFailed)
 BACKOFF_S = float(os.environ.get("MOVIE_RECS_RETRY_BACKOFF_S", "5"))
 
@@ -64,30 +69,56 @@ def prepare_services(target: str):
     return pg
 
 
-def run_step(ctx: RunContext, recorder: RunRecorder, step: Step) -> None:
+def resume_point(latest: dict[str, tuple[str, dict | None]]) -> tuple[int, dict[str, Any]]:
+    """Where a rerun of a run date starts, and the facts it inherits.
+
+    At the first task whose latest attempt did not succeed; the details the
+    tasks before it recorded (metrics, model version, the validated table
+    version) are carried over. `len(STEPS)`: the date is complete.
+    """
+    index = next(
+        (i for i, step in enumerate(STEPS) if latest.get(step.name, ("",))[0] != "succeeded"),
+        len(STEPS),
+    )
+    while index < len(STEPS) and not STEPS[index].resumable:
+        index -= 1
+    facts: dict[str, Any] = {}
+    for step in STEPS[:index]:
+        facts.update(latest[step.name][1] or {})
+    return index, facts
+
+
+def run_step(ctx: RunContext, recorder: RunRecorder, lock: NightlyLock, step: Step) -> None:
+    unrecorded: tuple[int, str] | None = None  # a failure PostgreSQL was down to record
     for attempt_no in range(step.retries + 1):
-        attempt = recorder.start(step.name)
+        attempt = None
         started = time.monotonic()
         try:
+            lock.ensure_held()
+            if unrecorded:
+                recorder.finish(step.name, unrecorded[0], "failed", error=unrecorded[1])
+                unrecorded = None
+            attempt = recorder.start(step.name)
             result = step.run(ctx)
-        except TRANSIENT as exc:
-            recorder.finish(step.name, attempt, "failed", error=f"transient: {exc}"[:4000])
-            if attempt_no == step.retries:
+        except BaseException as exc:
+            service = failed_service(exc)
+            error = (f"{service} unreachable: {exc}" if service else str(exc))[:4000]
+            if attempt is not None and not _try_finish(recorder, step.name, attempt, error):
+                unrecorded = (attempt, error)
+            if service is None or attempt_no == step.retries:
                 raise
             wait = BACKOFF_S * 2**attempt_no
             log.warning(
-                "run=%s task=%s attempt=%d transient failure, retry in %.0fs: %s",
+                "run=%s task=%s attempt=%s: %s unreachable, retry in %.0fs: %s",
                 ctx.run_id,
                 step.name,
                 attempt,
+                service,
                 wait,
-                exc,
+                str(exc).splitlines()[0][:300],
             )
             time.sleep(wait)
             continue
-        except BaseException as exc:
-            recorder.finish(step.name, attempt, "failed", error=str(exc)[:4000])
-            raise
         ctx.facts.update(result.metrics)
         recorder.finish(step.name, attempt, "succeeded", result)
         log.info(
@@ -103,6 +134,17 @@ def run_step(ctx: RunContext, recorder: RunRecorder, step: Step) -> None:
         return
 
 
+def _try_finish(recorder: RunRecorder, task: str, attempt: int, error: str) -> bool:
+    """Record a failed attempt; False if PostgreSQL is down (a later attempt records
+    it, or the next run closes it as abandoned)."""
+    try:
+        recorder.finish(task, attempt, "failed", error=error)
+        return True
+    except psycopg2.Error as exc:
+        log.warning("could not record the failed attempt of %s yet: %s", task, exc)
+        return False
+
+
 def run_nightly(
     run_date: date,
     target: str = "local",
@@ -114,11 +156,14 @@ def run_nightly(
     try:
         pg = prepare_services(target)
         recorder = RunRecorder(pg, run_id, run_date)
-        with NightlyLock(pg):
+        with NightlyLock(pg) as lock:
             recorder.close_abandoned()
-            if recorder.already_completed(STEPS[-1].name) and not force:
+            start, facts = (0, {}) if force else resume_point(recorder.latest_attempts())
+            if start == len(STEPS):
                 log.info("run=%s already completed; nothing to do (use --force to rerun)", run_id)
                 return EXIT_OK
+            if start:
+                log.info("run=%s resuming at task %s", run_id, STEPS[start].name)
             started_at = datetime.now(UTC)
             ctx = RunContext(
                 run_id=run_id,
@@ -127,11 +172,14 @@ def run_nightly(
                 vars=dbt_vars(var_overrides),
                 pg=pg,
                 spark=get_spark(target),
-                model_version=f"als-{run_date:%Y%m%d}-{started_at:%H%M%S}",
+                # a resumed run keeps the version its (succeeded) train step built
+                model_version=facts.pop("model_version", None)
+                or f"als-{run_date:%Y%m%d}-{started_at:%H%M%S}",
                 started_at=started_at,
+                facts=facts,
             )
-            for step in STEPS:
-                run_step(ctx, recorder, step)
+            for step in STEPS[start:]:
+                run_step(ctx, recorder, lock, step)
                 done.append(step.name)
                 fault_point(f"after.{step.name}")
                 if step.name == "publish":
@@ -140,10 +188,20 @@ def run_nightly(
     except LockHeld as exc:
         log.error("%s", exc)
         return EXIT_FAILED_CHECK
-    except HANDLED as exc:
-        log.error("run=%s stopped, %s: %s", run_id, _outcome(done), exc)
-        return EXIT_FAILED_CHECK
-    except Exception:
+    except Exception as exc:
+        service = failed_service(exc)
+        if service:
+            log.error(
+                "run=%s stopped: %s is unreachable (retried with backoff), %s: %s",
+                run_id,
+                service,
+                _outcome(done),
+                str(exc).splitlines()[0][:500],
+            )
+            return EXIT_ERROR
+        if isinstance(exc, HANDLED):
+            log.error("run=%s stopped, %s: %s", run_id, _outcome(done), exc)
+            return EXIT_FAILED_CHECK
         log.exception("run=%s failed with an unexpected error, %s", run_id, _outcome(done))
         return EXIT_ERROR
 

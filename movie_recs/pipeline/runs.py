@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime
+from typing import Any
+
+import psycopg2
 
 from movie_recs.pipeline.context import TaskResult
 from movie_recs.services.postgres import PgSettings
@@ -27,17 +30,31 @@ class NightlyLock:
         self.conn = None
 
     def __enter__(self) -> NightlyLock:
+        self._acquire("another nightly run holds the lock; refusing to start a second one")
+        return self
+
+    def _acquire(self, refusal: str) -> None:
         self.conn = self.pg.connect()
         self.conn.autocommit = True
         with self.conn.cursor() as cur:
             cur.execute("select pg_try_advisory_lock(%s)", (NIGHTLY_LOCK_KEY,))
             if not cur.fetchone()[0]:
                 self.conn.close()
-                raise LockHeld(
-                    "another nightly run holds the lock (pg_advisory_lock "
-                    f"{NIGHTLY_LOCK_KEY}); refusing to start a second one"
-                )
-        return self
+                raise LockHeld(f"{refusal} (pg_advisory_lock {NIGHTLY_LOCK_KEY})")
+
+    def ensure_held(self) -> None:
+        """Take the lock again if its connection was lost (PostgreSQL restarted).
+
+        A restart releases advisory locks; without this, a second run could
+        start while this one goes on.
+        """
+        try:
+            with self.conn.cursor() as cur:
+                cur.execute("select 1")
+            return
+        except (psycopg2.OperationalError, psycopg2.InterfaceError):
+            self.conn.close()
+        self._acquire("lost the lock when PostgreSQL restarted and another run took it")
 
     def __exit__(self, *exc) -> None:
         self.conn.close()
@@ -96,13 +113,19 @@ class RunRecorder:
             ),
         )
 
-    def already_completed(self, last_task: str) -> bool:
-        row = self._execute(
-            "select 1 from pipeline_runs where run_id = %s and task = %s"
-            " and status = 'succeeded' limit 1",
-            (self.run_id, last_task),
-        )
-        return row is not None
+    def latest_attempts(self) -> dict[str, tuple[str, dict[str, Any] | None]]:
+        """Per task of this run: the status and recorded details of its latest attempt."""
+        conn = self.pg.connect()
+        try:
+            with conn, conn.cursor() as cur:
+                cur.execute(
+                    "select distinct on (task) task, status, details from pipeline_runs"
+                    " where run_id = %s order by task, attempt desc",
+                    (self.run_id,),
+                )
+                return {task: (status, details) for task, status, details in cur}
+        finally:
+            conn.close()
 
     def close_abandoned(self) -> int:
         """Mark attempts left 'running' by a process that died as failed.

@@ -91,6 +91,14 @@ class Checks:
             assert not any((user, m) in seen for m in movies), f"user {user} got a seen movie"
         return versions.pop()
 
+    def published_set(self) -> tuple:
+        """What readers see in `batch_recommendations`: versions, rows, users, a checksum."""
+        return self.sql(
+            "select array_agg(distinct model_version), count(*), count(distinct user_id),"
+            " sum(hashtext(user_id || ':' || rank || ':' || movie_id)::numeric)"
+            " from batch_recommendations"
+        )[0]
+
     def metrics(self, run_id: str) -> dict[str, float]:
         rows = self.sql(
             "select metric_name, metric_value from model_performance_logs where run_id = %s",

@@ -17,12 +17,14 @@ import pytest
 
 from movie_recs.db.copy import read_frame
 from movie_recs.pipeline.runs import NightlyLock
+from movie_recs.services.postgres import LocalPostgres
 
 GENERATED = 20_000
 DEMO = ["--users", "300", "--movies", "400", "--events", str(GENERATED), "--seed", "7"]
 DAY1 = (datetime.now(UTC) - timedelta(days=1)).date()
 DAY2 = DAY1 + timedelta(days=1)
-RUN1, RUN2 = f"nightly-{DAY1}", f"nightly-{DAY2}"
+DAY3 = DAY2 + timedelta(days=1)
+RUN1, RUN2, RUN3 = f"nightly-{DAY1}", f"nightly-{DAY2}", f"nightly-{DAY3}"
 state: dict = {}
 
 
@@ -325,13 +327,13 @@ def test_status_shows_both_runs(cli, pg):
 
 def test_second_concurrent_run_is_refused(cli, pg):
     with NightlyLock(pg):
-        result = cli("nightly", "--run-date", str(DAY2 + timedelta(days=1)))
+        result = cli("nightly", "--run-date", str(DAY3))
     assert result.returncode == 1
     assert "another nightly run holds the lock" in result.stderr
 
 
-def test_late_feedback_counts_on_a_later_night(cli, checks):
-    """A click landed after its serve was processed still counts, if inside the window."""
+def test_late_feedback_and_new_bad_events_arrive(checks):
+    """Inputs for the third night, which is crashed and broken below before it completes."""
     serve_id, user, movie, served_at = checks.sql(
         "select serve_id, user_id, movie_id, served_at from recommendation_logs l"
         " where served_at >= (select max(served_at) from recommendation_logs) - interval '1 day'"
@@ -341,14 +343,125 @@ def test_late_feedback_counts_on_a_later_night(cli, checks):
     impressions = checks.delta("warehouse/movie_recs.db/fct_impressions")
     assert impressions.where(f"serve_id = {serve_id}").first()["is_clicked"] is False
     with checks.pg.connect() as conn, conn.cursor() as cur:
+        # a click landed after its serve was processed, inside the 24h window
         cur.execute(
             "insert into recommendation_feedback select max(feedback_id) + 1, %s, %s, %s,"
             " 'click', %s from recommendation_feedback",
             (serve_id, user, movie, served_at + timedelta(hours=2)),
         )
-    cli("nightly", "--run-date", str(DAY2 + timedelta(days=1)), check=True)
+        # new bad events, so that the archive's reject step has work to crash after
+        cur.execute(
+            "insert into rt_user_interactions (event_id, user_id, movie_id, event_type, event_ts)"
+            " values (90000101, null, 1, 'view', now() - interval '1 hour'),"
+            " (90000102, 1, 1, 'purchase', now() - interval '1 hour')"
+        )
+    state["late_click_serve"] = serve_id
+    state["injected"] += 2
+    state["published2"] = checks.published_set()
+
+
+def _assert_nothing_lost_and_old_set_published(checks):
+    # a crash may leave an event in two places (the rerun settles it), never in none
+    assert checks.events_everywhere(state["since"]) >= GENERATED + state["injected"]
+    assert checks.published_set() == state["published2"]
+
+
+@pytest.mark.parametrize(
+    "point", ["archive.after_rejects", "archive.after_postgres_delete", "after.archive"]
+)
+def test_crash_in_the_archive_loses_nothing(cli, checks, point):
+    """Each run of the third night is the rerun of the one killed before it."""
+    result = cli("nightly", "--run-date", str(DAY3), env={"MOVIE_RECS_FAULT": point})
+    assert result.returncode == -9, result.stderr[-3000:]
+    _assert_nothing_lost_and_old_set_published(checks)
+    task, _, status = checks.task_statuses(RUN3)[-1]
+    assert (task, status) == ("archive", "succeeded" if point == "after.archive" else "running")
+
+
+def test_postgres_down_through_the_retries_exits_2(paused_run, checks):
+    """PostgreSQL stops for good in the middle of the publish: exit 2, nothing published."""
+    run = paused_run("pause:publish.after_staging", "nightly", "--run-date", str(DAY3))
+    run.wait_paused()
+    server = LocalPostgres()
+    server.stop()
+    run.resume()
+    code, log = run.finish()
+    server.start()
+    assert code == 2, log[-3000:]
+    assert "stopped: PostgreSQL is unreachable (retried with backoff), nothing published" in log
+    assert log.count("PostgreSQL unreachable, retry in") == 2  # retries=2, then give up
+    assert checks.pg.password not in log
+    _assert_nothing_lost_and_old_set_published(checks)
+    # the run could not record its end: the next run closes the attempt as abandoned
+    assert checks.task_statuses(RUN3)[-1] == ("publish", 1, "running")
+
+
+def test_postgres_restart_mid_publish_is_retried(paused_run, checks):
+    """PostgreSQL restarts during the publish: retried after a backoff, the lock is taken
+    again; then the run is killed before its transaction commits."""
+    run = paused_run(
+        "pause:publish.after_staging,publish.before_commit",
+        "nightly",
+        "--run-date",
+        str(DAY3),
+        env={"MOVIE_RECS_RETRY_BACKOFF_S": "4"},
+    )
+    run.wait_paused()
+    server = LocalPostgres()
+    server.stop()
+    run.resume()
+    run.wait_for_log("PostgreSQL unreachable, retry in")
+    server.start()
+    code, log = run.finish()
+    assert code == -9, log[-3000:]
+    assert "resuming at task publish" in log  # the model trained by the run before
+    assert log.count("retry in") == 1
+    _assert_nothing_lost_and_old_set_published(checks)
+    statuses = checks.task_statuses(RUN3)
+    assert ("publish", 1, "failed") in statuses  # closed as abandoned
+    # the connection lost by the restart, recorded once PostgreSQL was back
+    assert ("publish", 2, "failed") in statuses
+    assert statuses[-1] == ("publish", 3, "running")  # killed before commit
+
+
+def test_crash_while_writing_metrics_publishes_nothing(cli, checks):
+    fault = {"MOVIE_RECS_FAULT": "publish.metrics_before_commit"}
+    result = cli("nightly", "--run-date", str(DAY3), env=fault)
+    assert result.returncode == -9, result.stderr[-3000:]
+    _assert_nothing_lost_and_old_set_published(checks)
+    assert checks.metrics(RUN3) == {}
+
+
+def test_crash_between_publish_and_analytics(cli, checks):
+    result = cli("nightly", "--run-date", str(DAY3), env={"MOVIE_RECS_FAULT": "after.publish"})
+    assert result.returncode == -9, result.stderr[-3000:]
+    state["version3"] = checks.assert_recommendations_complete()
+    assert state["version3"].startswith(f"als-{DAY3:%Y%m%d}-")
+    assert checks.metrics(RUN3)["rmse"] > 0
+
+
+def test_rerun_after_the_crashes_completes_the_night(cli, checks):
+    result = cli("nightly", "--run-date", str(DAY3), check=True)
+    assert "resuming at task analytics" in result.stderr
+    assert checks.assert_recommendations_complete() == state["version3"]
+    assert checks.events_everywhere(state["since"]) == GENERATED + state["injected"]
+    statuses = checks.task_statuses(RUN3)
+    for task in ("active_users", "archive", "train", "validate", "publish", "analytics"):
+        outcomes = [status for name, _, status in statuses if name == task]
+        assert outcomes[-1] == "succeeded", (task, outcomes)
+    failed = checks.sql(
+        "select task, count(*) from pipeline_runs where run_id = %s and status = 'failed'"
+        " and error like 'abandoned%%' group by 1",
+        (RUN3,),
+    )
+    assert dict(failed) == {"archive": 2, "publish": 3}
+    (n_rejected,) = checks.sql(
+        "select count(*) from rejected_events where source_key in ('90000101', '90000102')"
+    )[0]
+    assert n_rejected == 2
+    # the late click, landed by the night's first attempt, counts
     impressions = checks.delta("warehouse/movie_recs.db/fct_impressions")
-    assert impressions.where(f"serve_id = {serve_id}").first()["is_clicked"] is True
+    assert impressions.where(f"serve_id = {state['late_click_serve']}").first()["is_clicked"]
 
 
 @pytest.mark.parametrize("env_cmd", [["env"]])

@@ -12,10 +12,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from movie_recs.services.s3 import LocalS3Proxy
+
 GENERATED = 12_000
 DEMO = ["--users", "200", "--movies", "300", "--events", str(GENERATED), "--seed", "11"]
 DAY1 = (datetime.now(UTC) - timedelta(days=1)).date()
 DAY2 = DAY1 + timedelta(days=1)
+DAY3 = DAY2 + timedelta(days=1)
 state: dict = {}
 
 
@@ -70,6 +73,52 @@ def test_next_night_on_s3_publishes_a_new_version(cli, s3_env, s3_checks):
     cli("nightly", "--target", "s3", "--run-date", str(DAY2), "--force", env=s3_env, check=True)
     version2 = s3_checks.assert_recommendations_complete()
     assert version2 != state["version1"] and version2.startswith(f"als-{DAY2:%Y%m%d}-")
+    assert s3_checks.events_everywhere(state["since"]) == GENERATED + state["injected"]
+    state["published2"] = s3_checks.published_set()
+
+
+def _stop_the_store_at_the_archive_write(run) -> LocalS3Proxy:
+    run.wait_paused()  # rejects recorded, the Delta write next
+    server = LocalS3Proxy()
+    server.stop()
+    run.resume()
+    return server
+
+
+def test_s3_down_through_the_retries_exits_2(paused_run, s3, s3_env, s3_checks):
+    archived_before = s3_checks.archived_count()
+    run = paused_run(
+        "pause:archive.after_rejects",
+        *("nightly", "--target", "s3", "--run-date", str(DAY3), "--force"),
+        env=s3_env,
+    )
+    server = _stop_the_store_at_the_archive_write(run)
+    code, log = run.finish()
+    server.start()
+    assert code == 2, log[-3000:]
+    assert "stopped: the S3 object store is unreachable (retried with backoff)" in log
+    assert log.count("the S3 object store unreachable, retry in") == 2
+    assert s3.secret_key not in log
+    # no partial state: nothing archived, nothing deleted, nothing published
+    assert s3_checks.archived_count() == archived_before
+    assert s3_checks.events_everywhere(state["since"]) == GENERATED + state["injected"]
+    assert s3_checks.published_set() == state["published2"]
+
+
+def test_s3_restart_mid_archive_is_retried_and_the_rerun_completes(paused_run, s3_env, s3_checks):
+    run = paused_run(
+        "pause:archive.after_rejects",
+        *("nightly", "--target", "s3", "--run-date", str(DAY3)),
+        env={**s3_env, "MOVIE_RECS_RETRY_BACKOFF_S": "10"},
+    )
+    server = _stop_the_store_at_the_archive_write(run)
+    run.wait_for_log("the S3 object store unreachable, retry in")
+    server.start()
+    code, log = run.finish()
+    assert code == 0, log[-3000:]
+    assert "resuming at task archive" in log
+    version3 = s3_checks.assert_recommendations_complete()
+    assert version3.startswith(f"als-{DAY3:%Y%m%d}-")
     assert s3_checks.events_everywhere(state["since"]) == GENERATED + state["injected"]
 
 

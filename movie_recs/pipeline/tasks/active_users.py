@@ -45,10 +45,8 @@ def run(ctx: RunContext) -> TaskResult:
     spark = ctx.spark
     land_snapshot(spark, ctx.pg, "movies")
     # what the service served and what users did, for the analytics task
-    ctx.facts["serves_landed"] = land_new_rows(spark, ctx.pg, "recommendation_logs", "serve_id")
-    ctx.facts["feedback_landed"] = land_new_rows(
-        spark, ctx.pg, "recommendation_feedback", "feedback_id"
-    )
+    serves_landed = land_new_rows(spark, ctx.pg, "recommendation_logs", "serve_id")
+    feedback_landed = land_new_rows(spark, ctx.pg, "recommendation_feedback", "feedback_id")
     not_after = datetime.now(UTC) + timedelta(minutes=float(ctx.vars["future_tolerance_minutes"]))
     events = read_postgres(spark, ctx.pg, _snapshot_query(ctx.as_of, not_after))
     classified = classify_events(
@@ -95,10 +93,13 @@ def run(ctx: RunContext) -> TaskResult:
     counts = snapshot.groupBy(F.col("reject_reason").isNull().alias("usable")).count().collect()
     by_usable = {row["usable"]: row["count"] for row in counts}
     n_active = spark.table(ACTIVE_USERS).count()
-    ctx.facts["active_users"] = n_active
     return TaskResult(
         rows_in=sum(by_usable.values()),
         rows_out=n_active,
         rows_rejected=by_usable.get(False, 0),
-        metrics={"active_users": float(n_active)},
+        metrics={
+            "active_users": float(n_active),
+            "serves_landed": float(serves_landed),
+            "feedback_landed": float(feedback_landed),
+        },
     )

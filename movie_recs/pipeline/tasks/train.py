@@ -26,5 +26,7 @@ def run(ctx: RunContext) -> TaskResult:
     return TaskResult(
         rows_in=int(metrics["matrix_pairs"]),
         rows_out=n_rows,
-        metrics={k: v for k, v in metrics.items() if v is not None},
+        # model_version: a rerun that resumes after this task reuses the model
+        metrics={"model_version": ctx.model_version}
+        | {k: v for k, v in metrics.items() if v is not None},
     )

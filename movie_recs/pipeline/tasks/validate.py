@@ -52,7 +52,6 @@ def run(ctx: RunContext) -> TaskResult:
     spark = ctx.spark
     top_k = int(ctx.vars["top_k"])
     version = table_version(spark, RECOMMENDATIONS_TABLE)
-    ctx.facts["recommendations_version"] = version
     rows = spark.read.option("versionAsOf", version).table(RECOMMENDATIONS_TABLE).cache()
 
     failures = []
@@ -112,5 +111,7 @@ def run(ctx: RunContext) -> TaskResult:
             "user_coverage": user_coverage,
             "catalog_coverage": catalog_coverage,
             "recommendation_rows": float(n_rows),
+            # what publish exports, also when a rerun resumes at publish
+            "recommendations_version": version,
         },
     )
