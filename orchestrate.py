@@ -5,6 +5,7 @@
     python orchestrate.py demo-data [--users N] [--movies M] [--days D] [--events E] [--seed S]
     python orchestrate.py load-movielens PATH [--span-days D]
     python orchestrate.py simulate-serving [--days N] [--variants als popularity] [--seed S]
+    python orchestrate.py tune [--model implicit|explicit] [--grid rank=10,20 alpha=1,40 ...]
     python orchestrate.py sql "select ..." [--limit N]
     python orchestrate.py report [--out DIR]
     python orchestrate.py status [--json]
@@ -59,13 +60,35 @@ def build_parser() -> argparse.ArgumentParser:
     nightly.add_argument(
         "--force", action="store_true", help="rerun a date that was already published"
     )
-    nightly.add_argument(
-        "--var",
-        type=parse_var,
-        action="append",
+
+    def with_vars(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        sub.add_argument(
+            "--var",
+            type=parse_var,
+            action="append",
+            default=[],
+            metavar="NAME=VALUE",
+            help="override a dbt var for this run (YAML value), e.g. --var max_rmse=1.2",
+        )
+        return sub
+
+    with_vars(nightly)
+
+    tune = with_vars(
+        with_target(
+            commands.add_parser(
+                "tune", help="sweep ALS parameters on the evaluation split (never publishes)"
+            )
+        )
+    )
+    tune.add_argument("--model", choices=["implicit", "explicit"], default="implicit")
+    tune.add_argument(
+        "--grid",
+        nargs="+",
         default=[],
-        metavar="NAME=VALUE",
-        help="override a dbt var for this run (YAML value), e.g. --var max_rmse=1.2",
+        metavar="NAME=V1,V2",
+        help="values per parameter (rank, reg_param, alpha, max_iter); default: "
+        "rank=10,20,40 reg_param=0.01,0.1 alpha=1,10,40 (explicit: no alpha)",
     )
 
     demo = with_target(commands.add_parser("demo-data", help="generate synthetic inputs"))
@@ -109,13 +132,46 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def cmd_nightly(args) -> int:
+def _overrides(args) -> dict:
     import yaml
 
+    return {name: yaml.safe_load(value) for name, value in args.var}
+
+
+def cmd_nightly(args) -> int:
     from movie_recs.pipeline.nightly import run_nightly
 
-    overrides = {name: yaml.safe_load(value) for name, value in args.var}
-    return run_nightly(args.run_date, args.target, args.force, overrides)
+    return run_nightly(args.run_date, args.target, args.force, _overrides(args))
+
+
+def cmd_tune(args) -> int:
+    from dataclasses import replace
+
+    from movie_recs.config import dbt_vars
+    from movie_recs.lake.spark import get_spark, lake_root
+    from movie_recs.model.als import AlsParams
+    from movie_recs.model.evaluation import EvalSpec
+    from movie_recs.model.tuning import DEFAULT_GRID, parse_grid, save, tune
+    from movie_recs.pipeline.nightly import prepare_services
+
+    prepare_services(args.target)
+    run_vars = dbt_vars(_overrides(args))
+    implicit = args.model == "implicit"
+    grid = parse_grid(args.grid) or {
+        k: v for k, v in DEFAULT_GRID.items() if implicit or k != "alpha"
+    }
+    spark = get_spark(args.target)
+    matrix_table = "movie_recs.int_user_movie_scores_aggregated"
+    if not spark.catalog.tableExists(matrix_table):
+        print(f"{matrix_table} does not exist yet: run the nightly (or dbt build) first")
+        return 2
+    base = replace(AlsParams.from_vars(run_vars.get), implicit=implicit)
+    table = tune(spark, spark.table(matrix_table), base, EvalSpec.from_vars(run_vars.get), grid)
+    path = f"{lake_root(spark)}/tuning"
+    save(spark, table, path)
+    print(table.drop(columns=["tuned_at"]).to_string(index=False, float_format="%.4f"))
+    print(f"\nappended to {path}; nothing was published")
+    return 0
 
 
 def _load(args, movies, events) -> int:
@@ -234,6 +290,7 @@ COMMANDS = {
     "demo-data": cmd_demo_data,
     "load-movielens": cmd_load_movielens,
     "simulate-serving": cmd_simulate_serving,
+    "tune": cmd_tune,
     "sql": cmd_sql,
     "report": cmd_report,
     "status": cmd_status,

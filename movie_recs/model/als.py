@@ -1,4 +1,4 @@
-"""ALS training, evaluation and top-k recommendation (Spark MLlib).
+"""ALS training, offline evaluation and top-k recommendation (Spark MLlib).
 
 Called by the dbt Python model `fct_recommendations`; kept here, importable,
 so that the same code is testable and benchmarkable outside dbt.
@@ -8,27 +8,56 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import Any
 
-from pyspark.ml.evaluation import RegressionEvaluator
 from pyspark.ml.recommendation import ALS, ALSModel
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
+
+from movie_recs.model.evaluation import (
+    EvalSpec,
+    evaluation_users,
+    popularity_top_k,
+    random_top_k,
+    ranking_metrics,
+    rating_metrics,
+    split_pairs,
+)
 
 INT_MAX = 2**31 - 1
 
 
 @dataclass(frozen=True)
 class AlsParams:
+    """The seed's explicit ALS by default; `implicit` learns preferences with
+    confidence 1 + alpha * score (the matrix's score: the rating, or the
+    capped sum of event weights)."""
+
     rank: int = 10
     max_iter: int = 10
     reg_param: float = 0.1
+    implicit: bool = False
+    alpha: float = 1.0
     seed: int = 42
-    test_fraction: float = 0.2
     top_k: int = 50
 
+    @classmethod
+    def from_vars(cls, get: Callable[[str], Any]) -> AlsParams:
+        """From the dbt vars, through a getter (a dict's, or dbt.config.get)."""
+        return cls(
+            rank=int(get("als_rank")),
+            max_iter=int(get("als_max_iter")),
+            reg_param=float(get("als_reg_param")),
+            implicit=str(get("als_implicit")).lower() == "true",
+            alpha=float(get("als_alpha")),
+            seed=int(get("als_seed")),
+            top_k=int(get("top_k")),
+        )
 
-def _checked_int_ids(scores: DataFrame) -> DataFrame:
+
+def checked_matrix(scores: DataFrame) -> DataFrame:
     """MLlib ALS takes int ids: refuse ids outside the int range instead of wrapping."""
     bounds = scores.agg(
         F.min("user_id"), F.max("user_id"), F.min("movie_id"), F.max("movie_id")
@@ -39,14 +68,8 @@ def _checked_int_ids(scores: DataFrame) -> DataFrame:
         F.col("user_id").cast("int").alias("user_id"),
         F.col("movie_id").cast("int").alias("movie_id"),
         F.col("score").cast("float").alias("score"),
+        "last_event_at",
     )
-
-
-def split(scores: DataFrame, params: AlsParams) -> tuple[DataFrame, DataFrame]:
-    """Deterministic train/test split: a hash of (user, movie, seed) picks the test pairs."""
-    bucket = F.pmod(F.xxhash64("user_id", "movie_id", F.lit(params.seed)), F.lit(10_000))
-    is_test = bucket < F.lit(int(params.test_fraction * 10_000))
-    return scores.where(~is_test), scores.where(is_test)
 
 
 def _als(params: AlsParams) -> ALS:
@@ -54,6 +77,8 @@ def _als(params: AlsParams) -> ALS:
         rank=params.rank,
         maxIter=params.max_iter,
         regParam=params.reg_param,
+        implicitPrefs=params.implicit,
+        alpha=params.alpha,
         seed=params.seed,
         userCol="user_id",
         itemCol="movie_id",
@@ -68,15 +93,6 @@ def global_mean_rmse(train: DataFrame, test: DataFrame) -> float:
     if mean is None or test.isEmpty():
         return float("nan")
     return test.select(F.sqrt(F.mean((F.col("score") - F.lit(mean)) ** 2))).first()[0]
-
-
-def evaluate_rmse(train: DataFrame, test: DataFrame, params: AlsParams) -> float:
-    model = _als(params).fit(train)
-    predictions = model.transform(test)
-    if predictions.isEmpty():
-        return float("nan")
-    evaluator = RegressionEvaluator(metricName="rmse", labelCol="score", predictionCol="prediction")
-    return evaluator.evaluate(predictions)
 
 
 def top_k_unseen(
@@ -104,21 +120,67 @@ def top_k_unseen(
     )
 
 
+def model_metrics(train: DataFrame, test: DataFrame, params: AlsParams, spec: EvalSpec) -> dict:
+    """Fit on `train`, score the held-out `test`: ranking metrics, and rating
+    metrics for explicit ALS (implicit ALS predicts preferences, not ratings)."""
+    model = _als(params).fit(train)
+    metrics: dict = {"rmse": None, "mae": None}
+    if not params.implicit:
+        metrics |= rating_metrics(model.transform(test))
+    users = evaluation_users(train, test, spec).cache()
+    n_movies = train.select("movie_id").distinct().count()
+    metrics |= _list_metrics(
+        top_k_unseen(model, train, users, max(spec.ks), n_movies), test, users, train, spec
+    )
+    metrics["eval_users"] = float(users.count())
+    users.unpersist()
+    return metrics
+
+
+def baseline_metrics(train: DataFrame, test: DataFrame, spec: EvalSpec) -> dict:
+    """The same scores for the popularity and random lists, prefixed with their name."""
+    users = evaluation_users(train, test, spec).cache()
+    k = max(spec.ks)
+    metrics = {"rmse_global_mean": global_mean_rmse(train, test)}
+    for name, lists in (
+        ("popularity", popularity_top_k(train, users, k)),
+        ("random", random_top_k(train, users, k, spec.seed)),
+    ):
+        scores = _list_metrics(lists, test, users, train, spec)
+        metrics |= {f"{name}_{metric}": value for metric, value in scores.items()}
+    users.unpersist()
+    return metrics
+
+
+def _list_metrics(lists: DataFrame, test, users, train, spec: EvalSpec) -> dict:
+    lists = lists.cache()
+    try:
+        return ranking_metrics(lists, test, users, train, spec.ks)
+    finally:
+        lists.unpersist()
+
+
+def evaluate(train: DataFrame, test: DataFrame, params: AlsParams, spec: EvalSpec) -> dict:
+    """Model and baselines on one split: model metrics unprefixed (`ndcg_at_10`),
+    the baselines' with their name (`popularity_ndcg_at_10`, `random_ndcg_at_10`)."""
+    return model_metrics(train, test, params, spec) | baseline_metrics(train, test, spec)
+
+
 def train_and_recommend(
     spark: SparkSession,
     scores: DataFrame,
     active_users: DataFrame,
     params: AlsParams,
+    spec: EvalSpec,
     model_dir: str,
 ) -> tuple[DataFrame, dict]:
     """Evaluate on a held-out split, refit on everything, recommend, save the model."""
-    scores = _checked_int_ids(scores).cache()
+    scores = checked_matrix(scores).cache()
     n_pairs = scores.count()
     if n_pairs == 0:
         raise ValueError("the user-movie matrix is empty: nothing to train on")
-    train, test = split(scores, params)
-    rmse = evaluate_rmse(train, test, params)
-    baseline_rmse = global_mean_rmse(train, test)
+    train, test = split_pairs(scores, spec)
+    metrics = evaluate(train, test, params, spec)
 
     model = _als(params).fit(scores)
     model.write().overwrite().save(f"{model_dir}/als")
@@ -126,9 +188,7 @@ def train_and_recommend(
     users = active_users.select(F.col("user_id").cast("int").alias("user_id")).distinct()
     recommendations = top_k_unseen(model, scores, users, params.top_k, n_movies)
 
-    metrics = {
-        "rmse": rmse,
-        "rmse_global_mean": baseline_rmse,
+    metrics |= {
         "matrix_pairs": float(n_pairs),
         "matrix_users": float(scores.select("user_id").distinct().count()),
         "matrix_movies": float(n_movies),
@@ -138,7 +198,8 @@ def train_and_recommend(
         k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in metrics.items()
     }
     spark.createDataFrame(
-        [(json.dumps(asdict(params)), json.dumps(metrics))], "params string, metrics string"
+        [(json.dumps(asdict(params) | {"eval": asdict(spec)}), json.dumps(metrics))],
+        "params string, metrics string",
     ).write.format("delta").mode("overwrite").save(f"{model_dir}/metrics")
     return recommendations, metrics
 

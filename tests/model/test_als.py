@@ -1,11 +1,11 @@
-"""ALS pieces: deterministic split, top-k without seen movies."""
+"""ALS pieces: top-k without seen movies."""
 
 from __future__ import annotations
 
 import pytest
 from pyspark.ml.recommendation import ALS
 
-from movie_recs.model.als import AlsParams, split, top_k_unseen
+from movie_recs.model.als import top_k_unseen
 
 
 @pytest.fixture(scope="module")
@@ -14,18 +14,6 @@ def scores(spark):
         (u, m, float(1 + (u * m) % 5)) for u in range(1, 21) for m in range(1, 31) if (u + m) % 3
     ]
     return spark.createDataFrame(rows, "user_id int, movie_id int, score float")
-
-
-def test_split_is_deterministic_and_disjoint(scores):
-    params = AlsParams(test_fraction=0.2, seed=3)
-    train_a, test_a = split(scores, params)
-    _, test_b = split(scores, params)
-    assert sorted(test_a.collect()) == sorted(test_b.collect())
-    assert train_a.count() + test_a.count() == scores.count()
-    assert train_a.join(test_a, ["user_id", "movie_id"]).count() == 0
-    assert 0.1 < test_a.count() / scores.count() < 0.3
-    _, other_seed = split(scores, AlsParams(test_fraction=0.2, seed=4))
-    assert sorted(other_seed.collect()) != sorted(test_a.collect())
 
 
 def test_top_k_excludes_seen_and_ranks_by_score(spark, scores):

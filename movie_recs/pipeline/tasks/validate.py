@@ -1,6 +1,8 @@
 """Task 4: the gate. Nothing is published unless every check passes.
 
-Checks the model's offline metrics (RMSE under var max_rmse), user coverage
+Checks the model's offline metrics (RMSE under var max_rmse for explicit ALS;
+NDCG@10 at least min_ndcg_at_10, and at least min_ndcg_at_10_vs_random /
+_vs_popularity times the baselines' on the same split), user coverage
 (share of active users with their full list, var min_user_coverage), catalogue
 coverage (share of the catalogue recommended to someone, var
 min_catalog_coverage), and the Great Expectations export suite on the exact
@@ -48,6 +50,28 @@ def expected_list_lengths(spark, top_k: int):
     )
 
 
+def offline_metric_failures(metrics: dict, run_vars: dict) -> list[str]:
+    """The evaluation's gates; a missing metric fails its gate."""
+    failures = []
+    if str(run_vars["als_implicit"]).lower() != "true":
+        rmse, max_rmse = metrics.get("rmse"), float(run_vars["max_rmse"])
+        if rmse is None or not rmse <= max_rmse:
+            failures.append(f"rmse: {rmse} is not <= max_rmse {max_rmse}")
+    ndcg = metrics.get("ndcg_at_10")
+    floor = float(run_vars["min_ndcg_at_10"])
+    if ndcg is None or not ndcg >= floor:
+        failures.append(f"ndcg_at_10: {ndcg} is not >= min_ndcg_at_10 {floor}")
+    for baseline in ("random", "popularity"):
+        ratio = float(run_vars[f"min_ndcg_at_10_vs_{baseline}"])
+        theirs = metrics.get(f"{baseline}_ndcg_at_10")
+        if ratio > 0 and (ndcg is None or theirs is None or not ndcg >= ratio * theirs):
+            failures.append(
+                f"ndcg_at_10: {ndcg} is not >= {ratio} x the {baseline} baseline's {theirs}"
+                f" (min_ndcg_at_10_vs_{baseline})"
+            )
+    return failures
+
+
 def run(ctx: RunContext) -> TaskResult:
     spark = ctx.spark
     top_k = int(ctx.vars["top_k"])
@@ -59,10 +83,7 @@ def run(ctx: RunContext) -> TaskResult:
     if wrong_version:
         failures.append(f"model_version: {wrong_version} rows not from {ctx.model_version}")
 
-    rmse = ctx.facts.get("rmse")
-    max_rmse = float(ctx.vars["max_rmse"])
-    if rmse is None or not rmse <= max_rmse:
-        failures.append(f"rmse: {rmse} is not <= max_rmse {max_rmse}")
+    failures += offline_metric_failures(ctx.facts, ctx.vars)
 
     expected = expected_list_lengths(spark, top_k).cache()
     n_active = expected.count()

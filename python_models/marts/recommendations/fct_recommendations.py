@@ -8,24 +8,19 @@ from pyspark.sql import functions as F
 
 from movie_recs.lake.spark import lake_root
 from movie_recs.model.als import AlsParams, train_and_recommend
+from movie_recs.model.evaluation import EvalSpec
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    params = AlsParams(
-        rank=int(dbt.config.get("als_rank")),
-        max_iter=int(dbt.config.get("als_max_iter")),
-        reg_param=float(dbt.config.get("als_reg_param")),
-        seed=int(dbt.config.get("als_seed")),
-        test_fraction=float(dbt.config.get("test_fraction")),
-        top_k=int(dbt.config.get("top_k")),
-    )
+    params = AlsParams.from_vars(dbt.config.get)
+    spec = EvalSpec.from_vars(dbt.config.get)
     model_version = dbt.config.get("model_version")
     scores = dbt.ref("int_user_movie_scores_aggregated")
     active_users = dbt.ref("stg_pipeline__active_users")
     model_dir = f"{lake_root(session)}/models/{model_version}"
 
-    recommendations, _ = train_and_recommend(session, scores, active_users, params, model_dir)
+    recommendations, _ = train_and_recommend(session, scores, active_users, params, spec, model_dir)
     return recommendations.select(
         F.col("user_id").cast("bigint").alias("user_id"),
         F.col("rank").cast("int").alias("rank"),
