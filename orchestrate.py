@@ -88,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="NAME=V1,V2",
         help="values per parameter (rank, reg_param, alpha, max_iter); default: "
-        "rank=10,20,40 reg_param=0.01,0.1 alpha=1,10,40 (explicit: no alpha)",
+        "rank=10,50,100 reg_param=0.1,1 alpha=0.5,1,5 (explicit: no alpha)",
     )
 
     demo = with_target(commands.add_parser("demo-data", help="generate synthetic inputs"))
@@ -145,8 +145,6 @@ def cmd_nightly(args) -> int:
 
 
 def cmd_tune(args) -> int:
-    from dataclasses import replace
-
     from movie_recs.config import dbt_vars
     from movie_recs.lake.spark import get_spark, lake_root
     from movie_recs.model.als import AlsParams
@@ -155,8 +153,8 @@ def cmd_tune(args) -> int:
     from movie_recs.pipeline.nightly import prepare_services
 
     prepare_services(args.target)
-    run_vars = dbt_vars(_overrides(args))
     implicit = args.model == "implicit"
+    run_vars = dbt_vars(_overrides(args) | {"als_implicit": implicit})
     grid = parse_grid(args.grid) or {
         k: v for k, v in DEFAULT_GRID.items() if implicit or k != "alpha"
     }
@@ -165,8 +163,8 @@ def cmd_tune(args) -> int:
     if not spark.catalog.tableExists(matrix_table):
         print(f"{matrix_table} does not exist yet: run the nightly (or dbt build) first")
         return 2
-    base = replace(AlsParams.from_vars(run_vars.get), implicit=implicit)
-    table = tune(spark, spark.table(matrix_table), base, EvalSpec.from_vars(run_vars.get), grid)
+    base, spec = AlsParams.from_vars(run_vars.get), EvalSpec.from_vars(run_vars.get)
+    table = tune(spark, spark.table(matrix_table), base, spec, grid)
     path = f"{lake_root(spark)}/tuning"
     save(spark, table, path)
     print(table.drop(columns=["tuned_at"]).to_string(index=False, float_format="%.4f"))

@@ -24,7 +24,13 @@ from movie_recs.db.copy import read_frame
 from movie_recs.services.postgres import PgSettings
 
 Z95 = 1.959963984540054
-OFFLINE_METRICS = ("rmse", "rmse_global_mean", "user_coverage", "catalog_coverage")
+OFFLINE_METRICS = (
+    "ndcg_at_10",
+    "popularity_ndcg_at_10",
+    "random_ndcg_at_10",
+    "user_coverage",
+    "catalog_coverage",
+)
 
 
 def _save(fig, out: Path, name: str) -> str:
@@ -89,10 +95,10 @@ def plot_ctr_by_position(by_position: pd.DataFrame, out: Path) -> str:
 def plot_offline_metrics(offline: pd.DataFrame, out: Path) -> str:
     fig, axes = plt.subplots(1, 2, figsize=(9, 4))
     for name, rows in offline.groupby("metric_name"):
-        ax = axes[0] if name.startswith("rmse") else axes[1]
+        ax = axes[0] if "ndcg" in name else axes[1]
         rows = rows.sort_values("computed_at")
         ax.plot(rows["computed_at"], rows["metric_value"], marker="o", label=name)
-    axes[0].set(title="RMSE per run (lower is better)")
+    axes[0].set(title="NDCG@10 per run: model and baselines")
     axes[1].set(title="Coverage per run")
     for ax in axes:
         ax.legend()

@@ -33,7 +33,7 @@ INT_MAX = 2**31 - 1
 class AlsParams:
     """The seed's explicit ALS by default; `implicit` learns preferences with
     confidence 1 + alpha * score (the matrix's score: the rating, or the
-    capped sum of event weights)."""
+    capped sum of event weights). The nightly's vars select implicit."""
 
     rank: int = 10
     max_iter: int = 10
@@ -46,11 +46,13 @@ class AlsParams:
     @classmethod
     def from_vars(cls, get: Callable[[str], Any]) -> AlsParams:
         """From the dbt vars, through a getter (a dict's, or dbt.config.get)."""
+        implicit = str(get("als_implicit")).lower() == "true"
+        prefix = "als_implicit_" if implicit else "als_"
         return cls(
-            rank=int(get("als_rank")),
+            rank=int(get(f"{prefix}rank")),
             max_iter=int(get("als_max_iter")),
-            reg_param=float(get("als_reg_param")),
-            implicit=str(get("als_implicit")).lower() == "true",
+            reg_param=float(get(f"{prefix}reg_param")),
+            implicit=implicit,
             alpha=float(get("als_alpha")),
             seed=int(get("als_seed")),
             top_k=int(get("top_k")),

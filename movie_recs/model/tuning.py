@@ -19,7 +19,7 @@ from movie_recs.model.evaluation import EvalSpec, split_pairs
 
 MAX_COMBINATIONS = 36
 GRID_PARAMS = {"rank": int, "reg_param": float, "alpha": float, "max_iter": int}
-DEFAULT_GRID = {"rank": [10, 20, 40], "reg_param": [0.01, 0.1], "alpha": [1.0, 10.0, 40.0]}
+DEFAULT_GRID = {"rank": [10, 50, 100], "reg_param": [0.1, 1.0], "alpha": [0.5, 1.0, 5.0]}
 SHOWN = [
     "ndcg_at_10", "recall_at_50", "precision_at_10", "map_at_10", "hit_rate_at_10",
     "catalog_coverage_at_50", "popular_share_at_50", "rmse",
@@ -72,12 +72,16 @@ def tune(
             | {k: v for k, v in asdict(params).items() if k in GRID_PARAMS}
             | {m: metrics.get(m) for m in SHOWN}
         )
-    table = pd.DataFrame(rows).sort_values("ndcg_at_10", ascending=False, ignore_index=True)
+    table = pd.DataFrame(rows)[["model", *GRID_PARAMS, *SHOWN]]
+    table = table.astype({"rank": "Int64", "max_iter": "Int64"})
+    table = table.sort_values("ndcg_at_10", ascending=False, ignore_index=True)
     table.insert(0, "split", spec.split)
     table.insert(0, "tuned_at", datetime.now(UTC))
     return table
 
 
 def save(spark: SparkSession, table: pd.DataFrame, path: str) -> None:
-    frame = spark.createDataFrame(table.astype({c: "float64" for c in SHOWN}))
+    frame = spark.createDataFrame(
+        table.astype({c: "float64" for c in SHOWN} | {"rank": "float64", "max_iter": "float64"})
+    )
     frame.write.format("delta").mode("append").option("mergeSchema", "true").save(path)

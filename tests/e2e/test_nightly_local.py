@@ -98,8 +98,13 @@ def test_events_are_conserved_and_archived_by_date(checks):
 
 def test_run_metrics_are_logged(checks):
     metrics = checks.metrics(RUN1)
-    assert 0 < metrics["rmse"] <= 2.0  # var max_rmse
-    assert metrics["rmse_global_mean"] > 0  # the baseline is logged beside it
+    # the default model is implicit ALS: ranking metrics, no RMSE of its own
+    assert "rmse" not in metrics and metrics["rmse_global_mean"] > 0
+    for k in (10, 50):
+        for name in ("precision", "recall", "ndcg", "map", "hit_rate", "popular_share"):
+            for prefix in ("", "popularity_", "random_"):
+                assert 0 <= metrics[f"{prefix}{name}_at_{k}"] <= 1
+    assert metrics["ndcg_at_10"] >= metrics["random_ndcg_at_10"]  # the default gate
     assert metrics["user_coverage"] == 1.0
     assert 0 < metrics["catalog_coverage"] <= 1.0
     assert metrics["active_users"] > 0
@@ -176,9 +181,9 @@ def test_crash_between_lake_write_and_postgres_delete(cli, checks):
 
 
 def test_failed_gate_publishes_nothing(cli, checks):
-    result = cli("nightly", "--run-date", str(DAY2), "--var", "max_rmse=0.0001")
+    result = cli("nightly", "--run-date", str(DAY2), "--var", "min_ndcg_at_10=0.99")
     assert result.returncode == 1, result.stderr[-3000:]
-    assert "validation gate failed: rmse" in result.stderr
+    assert "validation gate failed: ndcg_at_10" in result.stderr
     assert checks.assert_recommendations_complete() == state["version1"]
     statuses = checks.task_statuses(RUN2)
     assert ("validate", 1, "failed") in statuses
@@ -319,7 +324,7 @@ def test_status_shows_both_runs(cli, pg):
     runs = json.loads(cli("status", "--json", check=True).stdout)
     by_id = {run["run_id"]: run for run in runs}
     assert {RUN1, RUN2} <= set(by_id)
-    assert by_id[RUN2]["metrics"]["rmse"] > 0
+    assert by_id[RUN2]["metrics"]["ndcg_at_10"] > 0
     text = cli("status", check=True).stdout
     assert RUN2 in text and "publish" in text
     assert pg.password not in text
@@ -437,7 +442,7 @@ def test_crash_between_publish_and_analytics(cli, checks):
     assert result.returncode == -9, result.stderr[-3000:]
     state["version3"] = checks.assert_recommendations_complete()
     assert state["version3"].startswith(f"als-{DAY3:%Y%m%d}-")
-    assert checks.metrics(RUN3)["rmse"] > 0
+    assert checks.metrics(RUN3)["ndcg_at_10"] > 0
 
 
 def test_rerun_after_the_crashes_completes_the_night(cli, checks):

@@ -58,7 +58,7 @@ def test_first_night_on_s3(cli, s3, s3_env, s3_checks, bad_events):
     assert any("/als/" in k for k in model) and any("/metrics/" in k for k in model)
 
     metrics = s3_checks.metrics(f"nightly-{DAY1}")
-    assert metrics["rmse"] > 0 and metrics["user_coverage"] == 1.0
+    assert metrics["ndcg_at_10"] > 0 and metrics["user_coverage"] == 1.0
     reasons = dict(
         s3_checks.sql(
             "select source_key::bigint, reason from rejected_events"

@@ -13,8 +13,24 @@ from movie_recs.model.evaluation import EvalSpec
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    params = AlsParams.from_vars(dbt.config.get)
-    spec = EvalSpec.from_vars(dbt.config.get)
+    # dbt hands a Python model only the config keys it finds as literal
+    # dbt.config.get("...") calls in this file
+    run_vars = {
+        "als_rank": dbt.config.get("als_rank"),
+        "als_max_iter": dbt.config.get("als_max_iter"),
+        "als_reg_param": dbt.config.get("als_reg_param"),
+        "als_implicit": dbt.config.get("als_implicit"),
+        "als_implicit_rank": dbt.config.get("als_implicit_rank"),
+        "als_implicit_reg_param": dbt.config.get("als_implicit_reg_param"),
+        "als_alpha": dbt.config.get("als_alpha"),
+        "als_seed": dbt.config.get("als_seed"),
+        "top_k": dbt.config.get("top_k"),
+        "eval_split": dbt.config.get("eval_split"),
+        "test_fraction": dbt.config.get("test_fraction"),
+        "eval_max_users": dbt.config.get("eval_max_users"),
+    }
+    params = AlsParams.from_vars(run_vars.get)
+    spec = EvalSpec.from_vars(run_vars.get)
     model_version = dbt.config.get("model_version")
     scores = dbt.ref("int_user_movie_scores_aggregated")
     active_users = dbt.ref("stg_pipeline__active_users")
