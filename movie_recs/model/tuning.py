@@ -70,6 +70,7 @@ def tune(
         rows.append(
             {"model": f"als-{label}"}
             | {k: v for k, v in asdict(params).items() if k in GRID_PARAMS}
+            | ({} if params.implicit else {"alpha": None})  # explicit ALS has no alpha
             | {m: metrics.get(m) for m in SHOWN}
         )
     table = pd.DataFrame(rows)[["model", *GRID_PARAMS, *SHOWN]]
