@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """movie-recs command line: the nightly run and the tools around it.
 
-    python orchestrate.py nightly [--run-date YYYY-MM-DD] [--target local|s3]
+    python orchestrate.py nightly [--run-date YYYY-MM-DD] [--target local|s3|cluster]
     python orchestrate.py demo-data [--users N] [--movies M] [--days D] [--events E] [--seed S]
     python orchestrate.py load-movielens PATH [--span-days D]
     python orchestrate.py simulate-serving [--days N] [--variants als popularity] [--seed S]
@@ -23,7 +23,7 @@ import os
 import sys
 from datetime import UTC, date, datetime, timedelta
 
-from movie_recs.settings import PROJECT_ROOT
+from movie_recs.settings import PROJECT_ROOT, TARGETS, lake_on_s3
 
 
 def yesterday() -> date:
@@ -44,9 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
     def with_target(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
         sub.add_argument(
             "--target",
-            choices=["local", "s3"],
+            choices=TARGETS,
             default=os.environ.get("DBT_TARGET", "local"),
-            help="dbt target: the lake in a local folder or on S3 (default: local)",
+            help="dbt target: the lake in a local folder, on S3, or on S3 computed by the "
+            "Spark cluster in SPARK_MASTER (default: local)",
         )
         return sub
 
@@ -225,7 +226,7 @@ def cmd_simulate_serving(args) -> int:
 def cmd_sql(args) -> int:
     from movie_recs.lake.spark import get_spark
 
-    if args.target == "s3":
+    if lake_on_s3(args.target):
         from movie_recs.pipeline.nightly import prepare_services
 
         prepare_services(args.target)
@@ -260,7 +261,7 @@ def cmd_env(args) -> int:
     from movie_recs.services.s3 import ensure_s3
 
     variables = {**ensure_postgres().env(), "DBT_TARGET": args.target}
-    if args.target == "s3":
+    if lake_on_s3(args.target):
         variables.update(ensure_s3().env())
     variables["DBT_PROFILES_DIR"] = str(PROJECT_ROOT / "profiles")
     for name, value in variables.items():

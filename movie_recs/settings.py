@@ -30,3 +30,11 @@ def env_int(name: str, default: int) -> int:
         return int(value)
     except ValueError:
         raise ValueError(f"{name} must be an integer, got {value!r}") from None
+
+
+# dbt targets (profiles/profiles.yml); all but `local` keep the lake on S3
+TARGETS = ("local", "s3", "cluster")
+
+
+def lake_on_s3(target: str) -> bool:
+    return target != "local"

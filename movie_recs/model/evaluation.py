@@ -172,56 +172,56 @@ def ranking_metrics(
         "movie_id", F.lit(True).alias("is_popular")
     )
 
-    metrics: dict[str, float] = {}
+    # per user, for every k at once: hits, DCG and the sum of precisions at hits
+    per_k = [
+        agg(F.when(F.col("rank") <= k, value)).alias(f"{name}_{k}")
+        for k in ks
+        for name, agg, value in (
+            ("hits", F.count, F.lit(1)),
+            ("dcg", F.sum, 1 / F.log2(F.col("rank") + 1)),
+            ("psum", F.sum, F.col("hits_so_far") / F.col("rank")),
+        )
+    ]
+    per_user = (
+        users.join(n_relevant, "user_id")
+        .join(hits.groupBy("user_id").agg(*per_k), "user_id", "left")
+        .fillna(0)
+    )
+    scores = []
     for k in ks:
-        per_user = (
-            users.join(n_relevant, "user_id")
-            .join(
-                hits.where(F.col("rank") <= k)
-                .groupBy("user_id")
-                .agg(
-                    F.count("*").alias("n_hits"),
-                    F.sum(1 / F.log2(F.col("rank") + 1)).alias("dcg"),
-                    F.sum(F.col("hits_so_far") / F.col("rank")).alias("precision_sum"),
-                ),
-                "user_id",
-                "left",
-            )
-            .fillna(0, ["n_hits", "dcg", "precision_sum"])
-            .select(
-                (F.col("n_hits") / k).alias("precision"),
-                (F.col("n_hits") / F.col("n_rel")).alias("recall"),
-                (
-                    F.col("dcg")
-                    / F.expr(
-                        f"aggregate(sequence(1, least({k}, n_rel)), 0D,"
-                        " (acc, i) -> acc + 1 / log2(i + 1))"
-                    )
-                ).alias("ndcg"),
-                (F.col("precision_sum") / F.least(F.lit(k), F.col("n_rel"))).alias("map"),
-                (F.col("n_hits") > 0).cast("double").alias("hit_rate"),
-            )
+        n_hits, idcg = (
+            F.col(f"hits_{k}"),
+            F.expr(
+                f"aggregate(sequence(1, least({k}, n_rel)), 0D, (acc, i) -> acc + 1 / log2(i + 1))"
+            ),
         )
-        sums = per_user.agg(*(F.sum(name).alias(name) for name in RANKING_METRICS)).first()
-        for name in RANKING_METRICS:
-            metrics[f"{name}_at_{k}"] = (sums[name] or 0.0) / n_users if n_users else 0.0
+        scores += [
+            F.sum(n_hits / k).alias(f"precision_at_{k}"),
+            F.sum(n_hits / F.col("n_rel")).alias(f"recall_at_{k}"),
+            F.sum(F.col(f"dcg_{k}") / idcg).alias(f"ndcg_at_{k}"),
+            F.sum(F.col(f"psum_{k}") / F.least(F.lit(k), F.col("n_rel"))).alias(f"map_at_{k}"),
+            F.sum((n_hits > 0).cast("double")).alias(f"hit_rate_at_{k}"),
+        ]
+    sums = per_user.agg(*scores).first().asDict()
+    metrics = {name: (total or 0.0) / n_users if n_users else 0.0 for name, total in sums.items()}
 
-        top = recommendations.where(F.col("rank") <= k)
-        counts = (
-            top.join(popular, "movie_id", "left")
-            .agg(
-                F.countDistinct("movie_id").alias("movies"),
-                F.count("*").alias("rows"),
-                F.count("is_popular").alias("popular_rows"),
-            )
-            .first()
+    in_top = {k: F.col("rank") <= k for k in ks}
+    movie, is_popular = F.col("movie_id"), F.col("is_popular")
+    counts = (
+        recommendations.join(popular, "movie_id", "left")
+        .agg(
+            F.countDistinct("user_id").alias("users"),
+            *(F.countDistinct(F.when(in_top[k], movie)).alias(f"movies_{k}") for k in ks),
+            *(F.count(F.when(in_top[k], 1)).alias(f"rows_{k}") for k in ks),
+            *(F.count(F.when(in_top[k], is_popular)).alias(f"popular_{k}") for k in ks),
         )
-        metrics[f"catalog_coverage_at_{k}"] = counts["movies"] / n_catalog if n_catalog else 0.0
-        metrics[f"popular_share_at_{k}"] = (
-            counts["popular_rows"] / counts["rows"] if counts["rows"] else 0.0
-        )
-    with_list = recommendations.select("user_id").distinct().count()
-    metrics["eval_user_coverage"] = with_list / n_users if n_users else 0.0
+        .first()
+    )
+    for k in ks:
+        movies, rows = counts[f"movies_{k}"], counts[f"rows_{k}"]
+        metrics[f"catalog_coverage_at_{k}"] = movies / n_catalog if n_catalog else 0.0
+        metrics[f"popular_share_at_{k}"] = counts[f"popular_{k}"] / rows if rows else 0.0
+    metrics["eval_user_coverage"] = counts["users"] / n_users if n_users else 0.0
     return metrics
 
 

@@ -31,6 +31,7 @@ from movie_recs.pipeline.service_errors import failed_service
 from movie_recs.pipeline.tasks import active_users, analytics, archive, publish, train, validate
 from movie_recs.services.postgres import ensure_postgres
 from movie_recs.services.s3 import ensure_s3
+from movie_recs.settings import lake_on_s3
 
 log = logging.getLogger("movie_recs.nightly")
 
@@ -61,10 +62,10 @@ BACKOFF_S = float(os.environ.get("MOVIE_RECS_RETRY_BACKOFF_S", "5"))
 
 
 def prepare_services(target: str):
-    """Start (or find) PostgreSQL and, for the s3 target, the object store."""
+    """Start (or find) PostgreSQL and, for a lake on S3, the object store."""
     pg = ensure_postgres()
     migrate(pg)
-    if target == "s3":
+    if lake_on_s3(target):
         os.environ.update(ensure_s3().env())
     return pg
 

@@ -135,6 +135,17 @@ def test_a_perfect_list_scores_one_and_an_empty_one_zero(spark, fitted):
     best = ranking_metrics(perfect, test, users, train, (10, 50))
     for name in ("recall_at_50", "ndcg_at_10", "ndcg_at_50", "map_at_50", "hit_rate_at_10"):
         assert best[name] == pytest.approx(1.0), name
+    n_catalog = train.select("movie_id").distinct().count()
+    listed = relevant.select("movie_id").distinct().count()
+    assert best["catalog_coverage_at_50"] == pytest.approx(listed / n_catalog)
+    popular = {  # the 1% most watched in training (at least one movie)
+        r["movie_id"]
+        for r in train.groupBy("movie_id").count().orderBy(F.desc("count"), "movie_id")
+        .limit(max(1, -(-n_catalog // 100))).collect()
+    }  # fmt: skip
+    rows = relevant.collect()
+    share = sum(r["movie_id"] in popular for r in rows) / len(rows)
+    assert best["popular_share_at_50"] == pytest.approx(share)
     nothing = ranking_metrics(perfect.limit(0), test, users, train, (10,))
     assert nothing["ndcg_at_10"] == 0 and nothing["eval_user_coverage"] == 0
 
