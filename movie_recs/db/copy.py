@@ -11,18 +11,44 @@ from movie_recs.identifiers import checked_identifier
 
 
 def copy_rows(cur, table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> int:
-    """COPY rows (tuples; None for NULL) into `table`; return how many were sent."""
+    """COPY rows (tuples; None for NULL) into `table`; return how many were sent.
+
+    The rows are streamed: memory holds one read buffer, not the whole set.
+    """
     table = checked_identifier(table)
     column_list = ", ".join(checked_identifier(c) for c in columns)
-    buffer = io.StringIO()
-    count = 0
-    for row in rows:
-        buffer.write("\t".join(_copy_text(value) for value in row))
-        buffer.write("\n")
-        count += 1
-    buffer.seek(0)
-    cur.copy_expert(f"copy {table} ({column_list}) from stdin", buffer)
-    return count
+    stream = _CopyStream(rows)
+    cur.copy_expert(f"copy {table} ({column_list}) from stdin", stream)
+    return stream.count
+
+
+class _CopyStream(io.TextIOBase):
+    """COPY's text format, produced line by line as psycopg2 reads it."""
+
+    def __init__(self, rows: Iterable[Sequence]) -> None:
+        self._rows = iter(rows)
+        self._pending = ""
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> str:
+        parts, length = [self._pending], len(self._pending)
+        while size < 0 or length < size:
+            row = next(self._rows, None)
+            if row is None:
+                break
+            line = "\t".join(_copy_text(value) for value in row) + "\n"
+            parts.append(line)
+            length += len(line)
+            self.count += 1
+        text = "".join(parts)
+        if size < 0:
+            self._pending = ""
+            return text
+        self._pending = text[size:]
+        return text[:size]
 
 
 def copy_frame(cur, table: str, frame: pd.DataFrame) -> int:

@@ -75,6 +75,9 @@ def checked_matrix(scores: DataFrame) -> DataFrame:
 
 
 def _als(params: AlsParams) -> ALS:
+    # ALS's data blocks follow the session's shuffle partitions (ALS's own
+    # default, 10, makes hundreds of tiny tasks per iteration on small data)
+    blocks = int(SparkSession.getActiveSession().conf.get("spark.sql.shuffle.partitions"))
     return ALS(
         rank=params.rank,
         maxIter=params.max_iter,
@@ -82,6 +85,8 @@ def _als(params: AlsParams) -> ALS:
         implicitPrefs=params.implicit,
         alpha=params.alpha,
         seed=params.seed,
+        numUserBlocks=blocks,
+        numItemBlocks=blocks,
         userCol="user_id",
         itemCol="movie_id",
         ratingCol="score",

@@ -19,7 +19,8 @@ DAY3 = (datetime.now(UTC) + timedelta(days=1)).date()
 
 def tasks_per_executor(event_logs) -> Counter:
     done: Counter = Counter()
-    for path in event_logs.iterdir():
+    # Spark 4 writes one folder per application, with the events in files inside
+    for path in (p for p in event_logs.rglob("*") if p.is_file()):
         for line in path.read_text().splitlines():
             event = json.loads(line)
             if event["Event"] == "SparkListenerTaskEnd":

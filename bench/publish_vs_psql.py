@@ -1,0 +1,83 @@
+"""Benchmark 3: the publish step vs `COPY ... FROM STDIN` by psql, same rows.
+
+    .venv/bin/python bench/publish_vs_psql.py [ROWS]     # default 1,000,000
+
+Both write the same rows into the local PostgreSQL (`make demo`'s server):
+- publish: `replace_recommendations`, the pipeline's own path (COPY into a
+  staging table, then one transaction swaps the set and writes metrics);
+- psql: `psql -c "copy batch_recommendations ... from stdin"` of a CSV
+  file holding the rows (written before the clock starts), into the emptied
+  table: no staging, no swap.
+Prints rows per second for each and the ratio publish / psql (target >= 0.8),
+best of three runs each, and peak memory (RSS) of this process.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+
+from movie_recs.db.migrate import migrate
+from movie_recs.pipeline.tasks.publish import COLUMNS, replace_recommendations
+from movie_recs.services.postgres import ensure_postgres
+
+TOP_K = 50
+
+
+def rows(n_rows: int):
+    generated_at = datetime.now(UTC).isoformat()
+    for i in range(n_rows):
+        user, rank = divmod(i, TOP_K)
+        yield (user + 1, rank + 1, (user * 7919 + rank * 104729) % 60_000 + 1,
+               1.0 / (rank + 1), "bench", generated_at)  # fmt: skip
+
+
+def best_of(runs: int, fn) -> float:
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def main(n_rows: int) -> None:
+    pg = ensure_postgres()
+    migrate(pg)
+    with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False, newline="") as f:
+        csv.writer(f).writerows(rows(n_rows))
+        path = f.name
+    env = {**os.environ, **pg.env()}
+
+    def publish() -> None:
+        replace_recommendations(pg, rows(n_rows), "bench", [])
+
+    def psql() -> None:
+        subprocess.run(["psql", "-q", "-c", "truncate batch_recommendations"], env=env, check=True)
+        with open(path) as stdin:
+            subprocess.run(
+                ["psql", "-q", "-c",
+                 f"copy batch_recommendations ({', '.join(COLUMNS)}) from stdin with (format csv)"],
+                stdin=stdin, env=env, check=True,
+            )  # fmt: skip
+
+    t_psql = best_of(3, psql)
+    t_publish = best_of(3, publish)
+    os.unlink(path)
+    with pg.connect() as conn, conn.cursor() as cur:
+        cur.execute("delete from batch_recommendations where model_version = 'bench'")
+    peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
+    print(f"rows {n_rows:,}")
+    print(f"psql COPY FROM STDIN  {n_rows / t_psql:>12,.0f} rows/s  ({t_psql:.2f} s)")
+    print(f"publish               {n_rows / t_publish:>12,.0f} rows/s  ({t_publish:.2f} s)")
+    print(f"ratio publish / psql  {t_psql / t_publish:.2f}   peak RSS {peak_gb:.2f} GB")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000)
