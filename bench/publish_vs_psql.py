@@ -3,11 +3,12 @@
     .venv/bin/python bench/publish_vs_psql.py [ROWS]     # default 1,000,000
 
 Both write the same rows into the local PostgreSQL (`make demo`'s server):
-- publish: `replace_recommendations`, the pipeline's own path (COPY into a
-  staging table, then one transaction swaps the set and writes metrics);
+- publish: `replace_recommendations`, the pipeline's own path (one
+  transaction: delete the old set, COPY the rows formatted on the fly, write
+  the metrics);
 - psql: `psql -c "copy batch_recommendations ... from stdin"` of a CSV
   file holding the rows (written before the clock starts), into the emptied
-  table: no staging, no swap.
+  table.
 Prints rows per second for each and the ratio publish / psql (target >= 0.8),
 best of three runs each, and peak memory (RSS) of this process.
 """

@@ -371,7 +371,8 @@ def test_crash_in_the_archive_loses_nothing(cli, checks, point):
 
 def test_postgres_down_through_the_retries_exits_2(paused_run, checks):
     """PostgreSQL stops for good in the middle of the publish: exit 2, nothing published."""
-    run = paused_run("pause:publish.after_staging", "nightly", "--run-date", str(DAY3))
+    # paused with the new rows copied in, the transaction open
+    run = paused_run("pause:publish.before_commit", "nightly", "--run-date", str(DAY3))
     run.wait_paused()
     server = LocalPostgres()
     server.stop()
@@ -389,9 +390,9 @@ def test_postgres_down_through_the_retries_exits_2(paused_run, checks):
 
 def test_postgres_restart_mid_publish_is_retried(paused_run, checks):
     """PostgreSQL restarts during the publish: retried after a backoff, the lock is taken
-    again; then the run is killed before its transaction commits."""
+    again; then the run is killed while writing the metrics, before the commit."""
     run = paused_run(
-        "pause:publish.after_staging,publish.before_commit",
+        "pause:publish.before_commit,publish.metrics_before_commit",
         "nightly",
         "--run-date",
         str(DAY3),
@@ -408,6 +409,7 @@ def test_postgres_restart_mid_publish_is_retried(paused_run, checks):
     assert "resuming at task publish" in log  # the model trained by the run before
     assert log.count("retry in") == 1
     _assert_nothing_lost_and_old_set_published(checks)
+    assert checks.metrics(RUN3) == {}
     statuses = checks.task_statuses(RUN3)
     assert ("publish", 1, "failed") in statuses  # closed as abandoned
     # the connection lost by the restart, recorded once PostgreSQL was back
@@ -415,8 +417,9 @@ def test_postgres_restart_mid_publish_is_retried(paused_run, checks):
     assert statuses[-1] == ("publish", 3, "running")  # killed before commit
 
 
-def test_crash_while_writing_metrics_publishes_nothing(cli, checks):
-    fault = {"MOVIE_RECS_FAULT": "publish.metrics_before_commit"}
+def test_crash_in_the_middle_of_publishing_publishes_nothing(cli, checks):
+    """Killed with the old set deleted and the new one copied in, uncommitted."""
+    fault = {"MOVIE_RECS_FAULT": "publish.before_commit"}
     result = cli("nightly", "--run-date", str(DAY3), env=fault)
     assert result.returncode == -9, result.stderr[-3000:]
     _assert_nothing_lost_and_old_set_published(checks)
