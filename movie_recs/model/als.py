@@ -74,10 +74,10 @@ def checked_matrix(scores: DataFrame) -> DataFrame:
     )
 
 
-def _als(params: AlsParams) -> ALS:
+def _fit(params: AlsParams, ratings: DataFrame) -> ALSModel:
     # ALS's data blocks follow the session's shuffle partitions (ALS's own
     # default, 10, makes hundreds of tiny tasks per iteration on small data)
-    blocks = int(SparkSession.getActiveSession().conf.get("spark.sql.shuffle.partitions"))
+    blocks = int(ratings.sparkSession.conf.get("spark.sql.shuffle.partitions"))
     return ALS(
         rank=params.rank,
         maxIter=params.max_iter,
@@ -91,7 +91,7 @@ def _als(params: AlsParams) -> ALS:
         itemCol="movie_id",
         ratingCol="score",
         coldStartStrategy="drop",
-    )
+    ).fit(ratings)
 
 
 def global_mean_rmse(train: DataFrame, test: DataFrame) -> float:
@@ -130,7 +130,7 @@ def top_k_unseen(
 def model_metrics(train: DataFrame, test: DataFrame, params: AlsParams, spec: EvalSpec) -> dict:
     """Fit on `train`, score the held-out `test`: ranking metrics, and rating
     metrics for explicit ALS (implicit ALS predicts preferences, not ratings)."""
-    model = _als(params).fit(train)
+    model = _fit(params, train)
     metrics: dict = {"rmse": None, "mae": None}
     if not params.implicit:
         metrics |= rating_metrics(model.transform(test))
@@ -189,7 +189,7 @@ def train_and_recommend(
     train, test = split_pairs(scores, spec)
     metrics = evaluate(train, test, params, spec)
 
-    model = _als(params).fit(scores)
+    model = _fit(params, scores)
     model.write().overwrite().save(f"{model_dir}/als")
     n_movies = scores.select("movie_id").distinct().count()
     users = active_users.select(F.col("user_id").cast("int").alias("user_id")).distinct()
