@@ -369,11 +369,16 @@ def test_crash_in_the_archive_loses_nothing(cli, checks, point):
     assert (task, status) == ("archive", "succeeded" if point == "after.archive" else "running")
 
 
-def test_postgres_down_through_the_retries_exits_2(paused_run, checks):
-    """PostgreSQL stops for good in the middle of the publish: exit 2, nothing published."""
+def test_postgres_down_through_the_retries_exits_2(paused_run, cli, checks):
+    """PostgreSQL stops for good in the middle of the publish: exit 2, nothing published.
+
+    First, while that run is live, a second nightly is started and refused."""
     # paused with the new rows copied in, the transaction open
     run = paused_run("pause:publish.before_commit", "nightly", "--run-date", str(DAY3))
     run.wait_paused()
+    second = cli("nightly", "--run-date", str(DAY3))
+    assert second.returncode == 1, second.stderr[-3000:]
+    assert "another nightly run holds the lock" in second.stderr
     server = LocalPostgres()
     server.stop()
     run.resume()
