@@ -43,16 +43,13 @@ class Step:
     name: str
     run: Callable[[RunContext], TaskResult]
     retries: int = 2
-    # False: a rerun never starts here, but at the task before (a failed gate
-    # means a new model is needed, not another look at the same one)
-    resumable: bool = True
 
 
 STEPS = [
     Step("active_users", active_users.run),
     Step("archive", archive.run),
     Step("train", train.run, retries=1),
-    Step("validate", validate.run, resumable=False),
+    Step("validate", validate.run),
     Step("publish", publish.run),
     Step("analytics", analytics.run, retries=1),
 ]
@@ -75,14 +72,14 @@ def resume_point(latest: dict[str, tuple[str, dict | None]]) -> tuple[int, dict[
 
     At the first task whose latest attempt did not succeed; the details the
     tasks before it recorded (metrics, model version, the validated table
-    version) are carried over. `len(STEPS)`: the date is complete.
+    version) are carried over. After a failed gate that is `validate`: the same
+    model is checked again (against the rerun's vars); `--force` retrains.
+    `len(STEPS)`: the date is complete.
     """
     index = next(
         (i for i, step in enumerate(STEPS) if latest.get(step.name, ("",))[0] != "succeeded"),
         len(STEPS),
     )
-    while index < len(STEPS) and not STEPS[index].resumable:
-        index -= 1
     facts: dict[str, Any] = {}
     for step in STEPS[:index]:
         facts.update(latest[step.name][1] or {})

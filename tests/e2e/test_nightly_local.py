@@ -183,13 +183,16 @@ def test_failed_gate_publishes_nothing(cli, checks):
 
 
 def test_next_night_publishes_a_new_version(cli, checks):
-    cli("nightly", "--run-date", str(DAY2), check=True)
+    """The rerun with the default gate validates the model the failed run trained."""
+    result = cli("nightly", "--run-date", str(DAY2), check=True)
+    assert "resuming at task validate" in result.stderr
     version2 = checks.assert_recommendations_complete()
     assert version2 != state["version1"]
     assert version2.startswith(f"als-{DAY2:%Y%m%d}-")
     statuses = checks.task_statuses(RUN2)
     assert ("validate", 1, "failed") in statuses
     assert ("validate", 2, "succeeded") in statuses
+    assert [attempt for task, attempt, _ in statuses if task == "train"] == [1]
     assert checks.events_everywhere(state["since"]) == GENERATED + state["injected"]
 
 

@@ -22,20 +22,13 @@ def test_a_completed_date_has_nothing_to_do():
     assert index == len(STEPS)
 
 
-@pytest.mark.parametrize("failed", ["archive", "train", "publish", "analytics"])
+@pytest.mark.parametrize("failed", ["archive", "train", "validate", "publish", "analytics"])
 def test_a_rerun_resumes_at_the_first_unfinished_task(failed):
     names = [step.name for step in STEPS]
     latest = attempts(**{n: OK for n in names[: names.index(failed)]}, **{failed: "failed"})
     index, facts = resume_point(latest)
     assert names[index] == failed
     assert set(facts) == {f"{n}_fact" for n in names[:index]}  # inherited from those before
-
-
-def test_a_failed_gate_resumes_at_train_for_a_new_model():
-    latest = attempts(active_users=OK, archive=OK, train=OK, validate="failed")
-    index, facts = resume_point(latest)
-    assert STEPS[index].name == "train"
-    assert "train_fact" not in facts
 
 
 def test_a_later_task_succeeded_before_does_not_skip_a_failed_earlier_one():
