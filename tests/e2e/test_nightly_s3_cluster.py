@@ -19,8 +19,8 @@ DAY3 = (datetime.now(UTC) + timedelta(days=1)).date()
 
 def tasks_per_executor(event_logs) -> Counter:
     done: Counter = Counter()
-    # Spark 4 writes one folder per application, with the events in files inside
-    for path in (p for p in event_logs.rglob("*") if p.is_file()):
+    # Spark 4 writes a folder per application: events_<n>_<app> files (and status files)
+    for path in event_logs.rglob("events_*"):
         for line in path.read_text().splitlines():
             event = json.loads(line)
             if event["Event"] == "SparkListenerTaskEnd":
