@@ -127,26 +127,26 @@ def top_k_unseen(
     )
 
 
-def model_metrics(train: DataFrame, test: DataFrame, params: AlsParams, spec: EvalSpec) -> dict:
-    """Fit on `train`, score the held-out `test`: ranking metrics, and rating
-    metrics for explicit ALS (implicit ALS predicts preferences, not ratings)."""
+def model_metrics(
+    train: DataFrame, test: DataFrame, users: DataFrame, params: AlsParams, spec: EvalSpec
+) -> dict:
+    """Fit on `train`, score the held-out `test` for the evaluated `users`: ranking
+    metrics, and rating metrics for explicit ALS (implicit ALS predicts preferences,
+    not ratings)."""
     model = _fit(params, train)
     metrics: dict = {"rmse": None, "mae": None}
     if not params.implicit:
         metrics |= rating_metrics(model.transform(test))
-    users = evaluation_users(train, test, spec).cache()
     n_movies = train.select("movie_id").distinct().count()
     metrics |= _list_metrics(
         top_k_unseen(model, train, users, max(spec.ks), n_movies), test, users, train, spec
     )
     metrics["eval_users"] = float(users.count())
-    users.unpersist()
     return metrics
 
 
-def baseline_metrics(train: DataFrame, test: DataFrame, spec: EvalSpec) -> dict:
+def baseline_metrics(train: DataFrame, test: DataFrame, users: DataFrame, spec: EvalSpec) -> dict:
     """The same scores for the popularity and random lists, prefixed with their name."""
-    users = evaluation_users(train, test, spec).cache()
     k = max(spec.ks)
     metrics = {"rmse_global_mean": global_mean_rmse(train, test)}
     for name, lists in (
@@ -155,7 +155,6 @@ def baseline_metrics(train: DataFrame, test: DataFrame, spec: EvalSpec) -> dict:
     ):
         scores = _list_metrics(lists, test, users, train, spec)
         metrics |= {f"{name}_{metric}": value for metric, value in scores.items()}
-    users.unpersist()
     return metrics
 
 
@@ -170,7 +169,13 @@ def _list_metrics(lists: DataFrame, test, users, train, spec: EvalSpec) -> dict:
 def evaluate(train: DataFrame, test: DataFrame, params: AlsParams, spec: EvalSpec) -> dict:
     """Model and baselines on one split: model metrics unprefixed (`ndcg_at_10`),
     the baselines' with their name (`popularity_ndcg_at_10`, `random_ndcg_at_10`)."""
-    return model_metrics(train, test, params, spec) | baseline_metrics(train, test, spec)
+    users = evaluation_users(train, test, spec).cache()
+    try:
+        return model_metrics(train, test, users, params, spec) | baseline_metrics(
+            train, test, users, spec
+        )
+    finally:
+        users.unpersist()
 
 
 def train_and_recommend(
@@ -186,7 +191,7 @@ def train_and_recommend(
     n_pairs = scores.count()
     if n_pairs == 0:
         raise ValueError("the user-movie matrix is empty: nothing to train on")
-    train, test = split_pairs(scores, spec)
+    train, test = (part.cache() for part in split_pairs(scores, spec))
     metrics = evaluate(train, test, params, spec)
 
     model = _fit(params, scores)

@@ -15,7 +15,7 @@ import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 
 from movie_recs.model.als import AlsParams, baseline_metrics, checked_matrix, model_metrics
-from movie_recs.model.evaluation import EvalSpec, split_pairs
+from movie_recs.model.evaluation import EvalSpec, evaluation_users, split_pairs
 
 MAX_COMBINATIONS = 36
 GRID_PARAMS = {"rank": int, "reg_param": float, "alpha": float, "max_iter": int}
@@ -59,13 +59,14 @@ def tune(
     candidates = combinations(base, grid)
     scores = checked_matrix(matrix).cache()
     train, test = (part.cache() for part in split_pairs(scores, spec))
-    baselines = baseline_metrics(train, test, spec)
+    users = evaluation_users(train, test, spec).cache()
+    baselines = baseline_metrics(train, test, users, spec)
     rows = [
         {"model": name} | {m: baselines.get(f"{name}_{m}") for m in SHOWN}
         for name in ("popularity", "random")
     ]
     for params in candidates:
-        metrics = model_metrics(train, test, params, spec)
+        metrics = model_metrics(train, test, users, params, spec)
         label = "implicit" if params.implicit else "explicit"
         rows.append(
             {"model": f"als-{label}"}
