@@ -11,7 +11,8 @@ from pyspark.ml.recommendation import ALS
 from pyspark.mllib.evaluation import RankingMetrics
 from pyspark.sql import functions as F
 
-from movie_recs.model.als import AlsParams, evaluate, top_k_unseen
+from movie_recs.model.als import AlsParams, evaluate
+from movie_recs.model.top_k import top_k_unseen
 from movie_recs.model.evaluation import (
     EvalSpec,
     evaluation_users,
@@ -90,7 +91,7 @@ def fitted(spark, scores):
         userCol="user_id", itemCol="movie_id", ratingCol="score", coldStartStrategy="drop",
     ).fit(train)  # fmt: skip
     users = evaluation_users(train, test, spec).cache()
-    recommendations = top_k_unseen(model, train, users, 50, N_MOVIES).cache()
+    recommendations = top_k_unseen(model, train, users, 50).cache()
     return spec, train, test, model, users, recommendations
 
 

@@ -25,6 +25,7 @@ def model(dbt, session):
         "als_alpha": dbt.config.get("als_alpha"),
         "als_seed": dbt.config.get("als_seed"),
         "top_k": dbt.config.get("top_k"),
+        "top_k_block_users": dbt.config.get("top_k_block_users"),
         "eval_split": dbt.config.get("eval_split"),
         "test_fraction": dbt.config.get("test_fraction"),
         "eval_max_users": dbt.config.get("eval_max_users"),

@@ -1,0 +1,108 @@
+"""Top k unseen movies per user from ALS's factors, scored a block of users at a time.
+
+MLlib's recommendForUserSubset cannot leave out the movies a user has seen, so
+it would have to be asked for k + (the most movies any user has seen)
+candidates for every user: thousands each at MovieLens-25M. Here Spark's Python
+workers score a block of users against every movie (numpy), blank out what each
+of them has seen and keep the k best. A worker holds one block's scores,
+`block_users` x movies, whatever the number of users or events; the full user x
+movie score matrix never exists.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from functools import partial
+
+import numpy as np
+import pyarrow as pa
+from pyspark.ml.recommendation import ALSModel
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+DEFAULT_BLOCK_USERS = 256
+OUTPUT_SCHEMA = "user_id int, rank int, movie_id int, score float"
+
+
+def top_k_unseen(
+    model: ALSModel,
+    scores: DataFrame,
+    users: DataFrame,
+    k: int,
+    block_users: int = DEFAULT_BLOCK_USERS,
+) -> DataFrame:
+    """(user_id, rank, movie_id, score): each of `users` that ALS knows gets its
+    k best-scored movies absent from `scores` (fewer if fewer are unseen).
+    Ties are broken by the smaller movie id."""
+    spark = scores.sparkSession
+    _run_python_workers_on_this_interpreter(spark)
+    items = model.itemFactors.orderBy("id").toPandas()
+    item_ids = items["id"].to_numpy(np.int32)
+    item_vectors = np.stack(items["features"].to_list()).astype(np.float32)
+    catalogue = spark.sparkContext.broadcast((item_ids, item_vectors))
+
+    users = users.select("user_id").distinct()
+    seen = (
+        scores.join(users, "user_id")
+        .groupBy("user_id")
+        .agg(F.collect_list("movie_id").alias("seen"))
+    )
+    factors = model.userFactors.select(F.col("id").alias("user_id"), "features")
+    return (
+        factors.join(users, "user_id")
+        .join(seen, "user_id", "left")
+        .mapInArrow(partial(_score_batches, catalogue, k, block_users), OUTPUT_SCHEMA)
+    )
+
+
+def _run_python_workers_on_this_interpreter(spark) -> None:
+    # Spark starts its Python workers with PYSPARK_PYTHON, else whatever
+    # `python3` is on PATH, which need not have numpy and pyarrow; this
+    # interpreter has them. On a cluster whose machines keep Python elsewhere,
+    # set PYSPARK_PYTHON.
+    if not os.environ.get("PYSPARK_PYTHON"):
+        spark.sparkContext.pythonExec = sys.executable
+
+
+def _score_batches(catalogue, k: int, block_users: int, batches) -> Iterator[pa.RecordBatch]:
+    item_ids, item_vectors = catalogue.value
+    for batch in batches:
+        for start in range(0, batch.num_rows, block_users):
+            yield top_k_block(batch.slice(start, block_users), item_ids, item_vectors, k)
+
+
+def top_k_block(
+    block: pa.RecordBatch, item_ids: np.ndarray, item_vectors: np.ndarray, k: int
+) -> pa.RecordBatch:
+    """One block of (user_id, features, seen) rows to its users' top-k rows."""
+    n_users, n_items = block.num_rows, len(item_ids)
+    user_vectors = block.column("features").flatten().to_numpy(zero_copy_only=False)
+    scores = user_vectors.astype(np.float32).reshape(n_users, -1) @ item_vectors.T
+
+    seen = block.column("seen")
+    seen_ids = seen.flatten().to_numpy(zero_copy_only=False)
+    seen_rows = np.repeat(np.arange(n_users), seen.value_lengths().fill_null(0).to_numpy())
+    seen_cols = np.minimum(np.searchsorted(item_ids, seen_ids), n_items - 1)
+    known = item_ids[seen_cols] == seen_ids
+    scores[seen_rows[known], seen_cols[known]] = -np.inf
+
+    kept = min(k, n_items)
+    best = np.argpartition(scores, n_items - kept, axis=1)[:, n_items - kept :]
+    best_scores = np.take_along_axis(scores, best, axis=1)
+    order = np.lexsort((item_ids[best], -best_scores), axis=1)
+    best = np.take_along_axis(best, order, axis=1)
+    best_scores = np.take_along_axis(best_scores, order, axis=1)
+
+    unseen = np.isfinite(best_scores).ravel()  # seen movies sorted last, so ranks stay 1..n
+    user_ids = block.column("user_id").to_numpy(zero_copy_only=False)
+    return pa.RecordBatch.from_arrays(
+        [
+            pa.array(np.repeat(user_ids, kept)[unseen], pa.int32()),
+            pa.array(np.tile(np.arange(1, kept + 1, dtype=np.int32), n_users)[unseen]),
+            pa.array(item_ids[best].ravel()[unseen], pa.int32()),
+            pa.array(best_scores.ravel()[unseen], pa.float32()),
+        ],
+        names=["user_id", "rank", "movie_id", "score"],
+    )

@@ -1,0 +1,90 @@
+"""Top k unseen movies per user, scored a block of users at a time."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pyspark.ml.recommendation import ALS
+
+from movie_recs.model.top_k import top_k_unseen
+
+N_USERS, N_MOVIES = 20, 30
+
+
+@pytest.fixture(scope="module")
+def scores(spark):
+    # random ratings, so that no two movies tie for a user (a periodic pattern
+    # gives exact ties, which float32 and float64 arithmetic then break apart)
+    rng = np.random.default_rng(7)
+    rows = [
+        (u, m, float(rng.integers(1, 6)))
+        for u in range(1, N_USERS + 1)
+        for m in range(1, N_MOVIES + 1)
+        if rng.random() < 0.6
+    ]
+    return spark.createDataFrame(rows, "user_id int, movie_id int, score float").cache()
+
+
+@pytest.fixture(scope="module")
+def model(scores):
+    return ALS(
+        rank=4, maxIter=5, regParam=0.1, seed=1,
+        userCol="user_id", itemCol="movie_id", ratingCol="score",
+    ).fit(scores)  # fmt: skip
+
+
+def brute_force_top_k(model, scores, k: int) -> dict[int, list[int]]:
+    """Every user x movie score on the driver, seen movies dropped, best k kept."""
+    users = {r["id"]: np.array(r["features"]) for r in model.userFactors.collect()}
+    items = {r["id"]: np.array(r["features"]) for r in model.itemFactors.collect()}
+    seen = {(r["user_id"], r["movie_id"]) for r in scores.collect()}
+    out = {}
+    for user, u in users.items():
+        ranked = sorted(
+            ((float(np.float32(u @ v)), m) for m, v in items.items() if (user, m) not in seen),
+            key=lambda s: (-s[0], s[1]),
+        )
+        out[user] = [m for _, m in ranked[:k]]
+    return out
+
+
+def lists(rows) -> dict[int, list[int]]:
+    out: dict[int, list[tuple[int, int]]] = {}
+    for r in rows:
+        out.setdefault(r["user_id"], []).append((r["rank"], r["movie_id"]))
+    return {user: [m for _, m in sorted(items)] for user, items in out.items()}
+
+
+@pytest.mark.parametrize("block_users", [1, 3, 256])
+def test_top_k_matches_brute_force_scoring_whatever_the_block_size(
+    spark, scores, model, block_users
+):
+    users = spark.range(1, N_USERS + 1).selectExpr("cast(id as int) as user_id")
+    recs = top_k_unseen(model, scores, users, k=5, block_users=block_users).collect()
+    assert lists(recs) == brute_force_top_k(model, scores, 5)
+    assert all(r["rank"] in range(1, 6) for r in recs)
+    for user in range(1, N_USERS + 1):
+        mine = sorted((r for r in recs if r["user_id"] == user), key=lambda r: r["rank"])
+        assert [r["score"] for r in mine] == sorted((r["score"] for r in mine), reverse=True)
+
+
+def test_top_k_is_capped_by_what_is_unseen(spark, scores, model):
+    users = spark.createDataFrame([(1,)], "user_id int")
+    n_unseen = N_MOVIES - scores.where("user_id = 1").count()
+    recs = top_k_unseen(model, scores, users, k=50).collect()
+    assert sorted(r["rank"] for r in recs) == list(range(1, n_unseen + 1))
+
+
+def test_top_k_skips_users_the_model_does_not_know_and_keeps_duplicates_out(spark, scores, model):
+    users = spark.createDataFrame([(1,), (1,), (999,)], "user_id int")
+    recs = top_k_unseen(model, scores, users, k=3).collect()
+    assert sorted((r["user_id"], r["rank"]) for r in recs) == [(1, 1), (1, 2), (1, 3)]
+
+
+def test_a_user_who_has_seen_nothing_in_scores_gets_the_best_of_the_catalogue(
+    spark, scores, model
+):
+    users = spark.createDataFrame([(2,)], "user_id int")
+    nothing_seen = scores.where("user_id <> 2")
+    recs = top_k_unseen(model, nothing_seen, users, k=N_MOVIES).collect()
+    assert sorted(r["movie_id"] for r in recs) == list(range(1, N_MOVIES + 1))
