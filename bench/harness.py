@@ -124,7 +124,12 @@ def demo_data_argv(events: int) -> list[str]:
             "--users", str(users), "--movies", str(movies)]  # fmt: skip
 
 
-def last_run_tasks(env: dict[str, str]) -> dict[str, dict]:
-    """The latest run's task records (`orchestrate.py status --json`), by task name."""
+def last_run(env: dict[str, str]) -> dict:
+    """The latest run's record (`orchestrate.py status --json`)."""
     out = run_measured([*ORCHESTRATE, "status", "--json", "--limit", "1"], env).output
-    return {task["task"]: task for task in json.loads(out[out.index("[") :])[0]["tasks"]}
+    return json.loads(out[out.index("[") :])[0]
+
+
+def last_run_tasks(env: dict[str, str]) -> dict[str, dict]:
+    """The latest run's task records, by task name (the last attempt of each)."""
+    return {task["task"]: task for task in last_run(env)["tasks"]}

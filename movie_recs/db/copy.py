@@ -15,18 +15,24 @@ def copy_rows(cur, table: str, columns: Sequence[str], rows: Iterable[Sequence])
 
     The rows are streamed: memory holds one read buffer, not the whole set.
     """
+    lines = ("\t".join(map(copy_text, row)) + "\n" for row in rows)
+    return copy_lines(cur, table, columns, lines)
+
+
+def copy_lines(cur, table: str, columns: Sequence[str], lines: Iterable[str]) -> int:
+    """COPY lines already in COPY's text format (each ending in a newline), streamed."""
     table = checked_identifier(table)
     column_list = ", ".join(checked_identifier(c) for c in columns)
-    stream = _CopyStream(rows)
+    stream = _CopyStream(lines)
     cur.copy_expert(f"copy {table} ({column_list}) from stdin", stream)
     return stream.count
 
 
 class _CopyStream(io.TextIOBase):
-    """COPY's text format, produced line by line as psycopg2 reads it."""
+    """COPY's text, line by line as psycopg2 reads it."""
 
-    def __init__(self, rows: Iterable[Sequence]) -> None:
-        self._rows = iter(rows)
+    def __init__(self, lines: Iterable[str]) -> None:
+        self._lines = iter(lines)
         self._pending = ""
         self.count = 0
 
@@ -36,10 +42,9 @@ class _CopyStream(io.TextIOBase):
     def read(self, size: int = -1) -> str:
         parts, length = [self._pending], len(self._pending)
         while size < 0 or length < size:
-            row = next(self._rows, None)
-            if row is None:
+            line = next(self._lines, None)
+            if line is None:
                 break
-            line = "\t".join(_copy_text(value) for value in row) + "\n"
             parts.append(line)
             length += len(line)
             self.count += 1
@@ -60,7 +65,8 @@ def copy_frame(cur, table: str, frame: pd.DataFrame) -> int:
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
-def _copy_text(value) -> str:
+def copy_text(value) -> str:
+    """One value in COPY's text format."""
     kind = type(value)
     if kind is int or kind is float:  # the bulk of every load, formatted fastest
         return str(value)

@@ -43,7 +43,13 @@ def migrate(pg: PgSettings) -> list[str]:
                 cur.execute("insert into schema_migrations (version) values (%s)", (version,))
                 applied_now.append(version)
         with conn, conn.cursor() as cur:
-            cur.execute(GRANTS_FILE.read_text())  # idempotent: every time
+            apply_grants(cur)
     finally:
         conn.close()
     return applied_now
+
+
+def apply_grants(cur) -> None:
+    """The online service's privileges (idempotent): after every migration run, and
+    whenever a table it reads is replaced."""
+    cur.execute(GRANTS_FILE.read_text())

@@ -15,6 +15,7 @@ import os
 import sys
 from collections.abc import Iterator
 from functools import partial
+from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -26,22 +27,30 @@ DEFAULT_BLOCK_USERS = 256
 OUTPUT_SCHEMA = "user_id int, rank int, movie_id int, score float"
 
 
+class Factors(NamedTuple):
+    """Users' and items' (id, features), as ALSModel's userFactors and itemFactors."""
+
+    users: DataFrame
+    items: DataFrame
+
+    @classmethod
+    def of(cls, model: ALSModel) -> Factors:
+        return cls(model.userFactors, model.itemFactors)
+
+
 def top_k_unseen(
-    model: ALSModel,
+    factors: Factors,
     scores: DataFrame,
     users: DataFrame,
     k: int,
     block_users: int = DEFAULT_BLOCK_USERS,
 ) -> DataFrame:
-    """(user_id, rank, movie_id, score): each of `users` that ALS knows gets its
-    k best-scored movies absent from `scores` (fewer if fewer are unseen).
-    Ties are broken by the smaller movie id."""
+    """(user_id, rank, movie_id, score): each of `users` with factors gets its k
+    best-scored movies absent from `scores` (fewer if fewer are unseen). Ties
+    are broken by the smaller movie id."""
     spark = scores.sparkSession
-    _run_python_workers_on_this_interpreter(spark)
-    items = model.itemFactors.orderBy("id").toPandas()
-    item_ids = items["id"].to_numpy(np.int32)
-    item_vectors = np.stack(items["features"].to_list()).astype(np.float32)
-    catalogue = spark.sparkContext.broadcast((item_ids, item_vectors))
+    run_python_workers_on_this_interpreter(spark)
+    catalogue = spark.sparkContext.broadcast(catalogue_arrays(factors.items))
 
     users = users.select("user_id").distinct()
     seen = (
@@ -49,15 +58,22 @@ def top_k_unseen(
         .groupBy("user_id")
         .agg(F.collect_list("movie_id").alias("seen"))
     )
-    factors = model.userFactors.select(F.col("id").alias("user_id"), "features")
     return (
-        factors.join(users, "user_id")
+        factors.users.select(F.col("id").alias("user_id"), "features")
+        .join(users, "user_id")
         .join(seen, "user_id", "left")
         .mapInArrow(partial(_score_batches, catalogue, k, block_users), OUTPUT_SCHEMA)
     )
 
 
-def _run_python_workers_on_this_interpreter(spark) -> None:
+def catalogue_arrays(item_factors: DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The items' ids (ascending) and factors as numpy arrays, for the workers."""
+    items = item_factors.orderBy("id").toPandas()
+    vectors = np.stack(items["features"].to_list()).astype(np.float32)
+    return items["id"].to_numpy(np.int32), vectors
+
+
+def run_python_workers_on_this_interpreter(spark) -> None:
     # Spark starts its Python workers with PYSPARK_PYTHON, else whatever
     # `python3` is on PATH, which need not have numpy and pyarrow; this
     # interpreter has them. On a cluster whose machines keep Python elsewhere,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import subprocess
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -24,7 +25,9 @@ DEMO = ["--users", "300", "--movies", "400", "--events", str(GENERATED), "--seed
 DAY1 = (datetime.now(UTC) - timedelta(days=1)).date()
 DAY2 = DAY1 + timedelta(days=1)
 DAY3 = DAY2 + timedelta(days=1)
+DAY4 = DAY3 + timedelta(days=1)
 RUN1, RUN2, RUN3 = f"nightly-{DAY1}", f"nightly-{DAY2}", f"nightly-{DAY3}"
+RUN4 = f"nightly-{DAY4}"
 state: dict = {}
 
 
@@ -464,6 +467,22 @@ def test_rerun_after_the_crashes_completes_the_night(cli, checks):
     # the late click, landed by the night's first attempt, counts
     impressions = checks.delta("warehouse/movie_recs.db/fct_impressions")
     assert impressions.where(f"serve_id = {state['late_click_serve']}").first()["is_clicked"]
+
+
+def test_a_night_between_full_refits_folds_in_to_the_last_full_fit(cli, checks, lake_root):
+    cli("nightly", "--run-date", str(DAY4), "--var", "als_refit_every_days=7", check=True)
+    ((train,),) = checks.sql(
+        "select details from pipeline_runs where run_id = %s and task = 'train'", (RUN4,)
+    )
+    assert train["base_model_version"] == state["version3"]
+    assert train["folded_in"] == 1.0
+    # the full fit's held-out evaluation stands for the night; nothing was refitted
+    assert train["ndcg_at_10"] == checks.metrics(RUN3)["ndcg_at_10"]
+    assert "evaluation_seconds" not in train
+    version4 = checks.assert_recommendations_complete()
+    assert version4.startswith(f"als-{DAY4:%Y%m%d}-")
+    assert not Path(f"{lake_root}/models/{version4}/als").exists()
+    assert Path(f"{lake_root}/models/{version4}/metrics").exists()
 
 
 @pytest.mark.parametrize("env_cmd", [["env"]])

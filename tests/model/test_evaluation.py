@@ -12,7 +12,6 @@ from pyspark.mllib.evaluation import RankingMetrics
 from pyspark.sql import functions as F
 
 from movie_recs.model.als import AlsParams, evaluate
-from movie_recs.model.top_k import top_k_unseen
 from movie_recs.model.evaluation import (
     EvalSpec,
     evaluation_users,
@@ -22,6 +21,7 @@ from movie_recs.model.evaluation import (
     rating_metrics,
     split_pairs,
 )
+from movie_recs.model.top_k import Factors, top_k_unseen
 from movie_recs.pipeline.tasks.validate import offline_metric_failures
 
 T0 = datetime(2026, 1, 1)
@@ -91,7 +91,7 @@ def fitted(spark, scores):
         userCol="user_id", itemCol="movie_id", ratingCol="score", coldStartStrategy="drop",
     ).fit(train)  # fmt: skip
     users = evaluation_users(train, test, spec).cache()
-    recommendations = top_k_unseen(model, train, users, 50).cache()
+    recommendations = top_k_unseen(Factors.of(model), train, users, 50).cache()
     return spec, train, test, model, users, recommendations
 
 

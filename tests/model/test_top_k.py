@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from pyspark.ml.recommendation import ALS
 
-from movie_recs.model.top_k import top_k_unseen
+from movie_recs.model.top_k import Factors, top_k_unseen
 
 N_USERS, N_MOVIES = 20, 30
 
@@ -60,7 +60,7 @@ def test_top_k_matches_brute_force_scoring_whatever_the_block_size(
     spark, scores, model, block_users
 ):
     users = spark.range(1, N_USERS + 1).selectExpr("cast(id as int) as user_id")
-    recs = top_k_unseen(model, scores, users, k=5, block_users=block_users).collect()
+    recs = top_k_unseen(Factors.of(model), scores, users, k=5, block_users=block_users).collect()
     assert lists(recs) == brute_force_top_k(model, scores, 5)
     assert all(r["rank"] in range(1, 6) for r in recs)
     for user in range(1, N_USERS + 1):
@@ -71,20 +71,18 @@ def test_top_k_matches_brute_force_scoring_whatever_the_block_size(
 def test_top_k_is_capped_by_what_is_unseen(spark, scores, model):
     users = spark.createDataFrame([(1,)], "user_id int")
     n_unseen = N_MOVIES - scores.where("user_id = 1").count()
-    recs = top_k_unseen(model, scores, users, k=50).collect()
+    recs = top_k_unseen(Factors.of(model), scores, users, k=50).collect()
     assert sorted(r["rank"] for r in recs) == list(range(1, n_unseen + 1))
 
 
 def test_top_k_skips_users_the_model_does_not_know_and_keeps_duplicates_out(spark, scores, model):
     users = spark.createDataFrame([(1,), (1,), (999,)], "user_id int")
-    recs = top_k_unseen(model, scores, users, k=3).collect()
+    recs = top_k_unseen(Factors.of(model), scores, users, k=3).collect()
     assert sorted((r["user_id"], r["rank"]) for r in recs) == [(1, 1), (1, 2), (1, 3)]
 
 
-def test_a_user_who_has_seen_nothing_in_scores_gets_the_best_of_the_catalogue(
-    spark, scores, model
-):
+def test_a_user_who_has_seen_nothing_in_scores_gets_the_best_of_the_catalogue(spark, scores, model):
     users = spark.createDataFrame([(2,)], "user_id int")
     nothing_seen = scores.where("user_id <> 2")
-    recs = top_k_unseen(model, nothing_seen, users, k=N_MOVIES).collect()
+    recs = top_k_unseen(Factors.of(model), nothing_seen, users, k=N_MOVIES).collect()
     assert sorted(r["movie_id"] for r in recs) == list(range(1, N_MOVIES + 1))

@@ -5,7 +5,11 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime
 
+import psycopg2
+import pytest
+
 from movie_recs.pipeline.tasks.publish import replace_recommendations
+from movie_recs.services.postgres import LocalPostgres
 
 USERS, TOP_K = 2_000, 50
 
@@ -22,6 +26,7 @@ def recommendations(version: str):
 def test_readers_never_see_a_mix_or_a_partial_set(pg):
     replace_recommendations(pg, recommendations("v0"), "readers-test", [])
     seen: list[tuple] = []
+    errors: list[Exception] = []
     stop = threading.Event()
 
     def read_in_a_loop():
@@ -29,10 +34,14 @@ def test_readers_never_see_a_mix_or_a_partial_set(pg):
         conn.autocommit = True  # each query its own snapshot, as the online service reads
         with conn.cursor() as cur:
             while not stop.is_set():
-                cur.execute(
-                    "select count(*), count(distinct model_version), min(model_version)"
-                    " from batch_recommendations"
-                )
+                try:
+                    cur.execute(
+                        "select count(*), count(distinct model_version), min(model_version)"
+                        " from batch_recommendations"
+                    )
+                except psycopg2.Error as error:  # e.g. the swapped-out table not found
+                    errors.append(error)
+                    break
                 seen.append(cur.fetchone())
         conn.close()
 
@@ -45,6 +54,7 @@ def test_readers_never_see_a_mix_or_a_partial_set(pg):
         stop.set()
         reader.join(timeout=60)
 
+    assert not errors, f"a reader failed during a publish: {errors}"
     assert len(seen) > 10, "the reader did not get to read during the publishes"
     versions = {version for _, _, version in seen}
     assert len(versions) >= 2, "no publish happened while the reader was reading"
@@ -52,3 +62,34 @@ def test_readers_never_see_a_mix_or_a_partial_set(pg):
         assert (count, n_versions) == (USERS * TOP_K, 1), f"saw {count} rows of {version}"
     with pg.connect() as conn, conn.cursor() as cur:
         cur.execute("delete from batch_recommendations")
+
+
+def test_the_swapped_in_set_keeps_its_keys_and_the_services_read_grant(pg):
+    replace_recommendations(pg, recommendations("v1"), "keys-test", [])
+    with pg.connect() as conn, conn.cursor() as cur:
+        cur.execute("select indexname from pg_indexes where tablename = 'batch_recommendations'")
+        assert {name for (name,) in cur.fetchall()} == {
+            "batch_recommendations_pkey",
+            "batch_recommendations_user_id_movie_id_key",
+        }
+    service = LocalPostgres().service_settings().connect()
+    try:
+        with service.cursor() as cur:
+            cur.execute("select count(distinct model_version) from batch_recommendations")
+            assert cur.fetchone() == (1,)
+            with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+                cur.execute("delete from batch_recommendations")
+    finally:
+        service.close()
+
+
+def test_a_set_breaking_a_key_is_refused_whole_and_the_old_set_stays(pg):
+    replace_recommendations(pg, recommendations("v1"), "keys-test", [])
+    twice = [*recommendations("v2"), (1, 1, 999, 0.5, "v2", datetime.now(UTC))]
+    with pytest.raises(psycopg2.errors.UniqueViolation):
+        replace_recommendations(pg, twice, "keys-test", [])
+    with pg.connect() as conn, conn.cursor() as cur:
+        cur.execute("select count(*), min(model_version) from batch_recommendations")
+        assert cur.fetchone() == (USERS * TOP_K, "v1")
+        cur.execute("select to_regclass('batch_recommendations_next')")
+        assert cur.fetchone() == (None,)

@@ -1,11 +1,14 @@
 """Task 5: replace `batch_recommendations` atomically, then log the run's metrics.
 
-One transaction deletes the old set, streams the validated table version
-into `batch_recommendations` with COPY and writes the run's metrics to
-`model_performance_logs`. Readers (READ COMMITTED or stricter) see the old
+One transaction streams the validated table version with COPY into a fresh
+table without indexes, builds its keys once over the loaded rows, swaps it
+in for `batch_recommendations` (drop, rename, the service's grants again) and
+writes the run's metrics to `model_performance_logs`. Readers see the old
 set until the commit and the new one after it: never a mix, never an empty
-table, and they are never blocked (MVCC). Each row is written once, and the
-client formats rows while the server ingests the previous ones.
+table. They wait only from the swap to the commit (milliseconds: the rows are
+loaded before it); PostgreSQL looks the name up again after the wait, so
+they then read the new table. Each row is written once, and the client
+formats rows while the server ingests the previous ones.
 """
 
 from __future__ import annotations
@@ -13,14 +16,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from movie_recs.db.copy import copy_rows
+from movie_recs.db.copy import copy_lines, copy_text
 from movie_recs.db.metrics import replace_run_metrics
+from movie_recs.db.migrate import apply_grants
 from movie_recs.pipeline.context import RunContext, TaskResult
 from movie_recs.pipeline.faults import fault_point
 from movie_recs.pipeline.tasks.train import RECOMMENDATIONS_TABLE
 from movie_recs.services.postgres import PgSettings
 
+TABLE = "batch_recommendations"
+NEXT = "batch_recommendations_next"
 COLUMNS = ["user_id", "rank", "movie_id", "score", "model_version", "generated_at"]
+# the constraints' names on the live table, given back to them after the swap
+KEYS = {"pkey": "primary key (user_id, rank)", "user_id_movie_id_key": "unique (user_id, movie_id)"}
 
 
 def _metric_rows(ctx: RunContext, metrics: dict[str, float]):
@@ -38,6 +46,18 @@ def _metric_rows(ctx: RunContext, metrics: dict[str, float]):
         )
 
 
+def copy_lines_of(rows: Iterable[tuple]):
+    """COPY text of (user_id, rank, movie_id, score, model_version, generated_at)
+    rows: the four numbers formatted inline, the two columns a set shares
+    formatted once (the bulk of the publish's client time otherwise)."""
+    shared, suffix = None, ""
+    for user_id, rank, movie_id, score, model_version, generated_at in rows:
+        if (model_version, generated_at) != shared:
+            shared = (model_version, generated_at)
+            suffix = f"{copy_text(model_version)}\t{copy_text(generated_at)}\n"
+        yield f"{user_id}\t{rank}\t{movie_id}\t{score!r}\t{suffix}"
+
+
 def replace_recommendations(
     pg: PgSettings, rows: Iterable[tuple], run_id: str, metric_rows: list[tuple]
 ) -> int:
@@ -45,9 +65,20 @@ def replace_recommendations(
     conn = pg.connect()
     try:
         with conn, conn.cursor() as cur:
-            cur.execute("delete from batch_recommendations")
-            n_rows = copy_rows(cur, "batch_recommendations", COLUMNS, rows)
+            cur.execute(
+                f"create table {NEXT} (like {TABLE} including defaults including constraints)"
+            )
+            n_rows = copy_lines(cur, NEXT, COLUMNS, copy_lines_of(rows))
+            cur.execute(
+                f"alter table {NEXT} "
+                + ", ".join(f"add constraint {NEXT}_{name} {key}" for name, key in KEYS.items())
+            )
             fault_point("publish.before_commit")
+            cur.execute(f"drop table {TABLE}")  # readers wait from here to the commit
+            cur.execute(f"alter table {NEXT} rename to {TABLE}")
+            for name in KEYS:
+                cur.execute(f"alter index {NEXT}_{name} rename to {TABLE}_{name}")
+            apply_grants(cur)
             replace_run_metrics(cur, run_id, metric_rows, per_variant=False)
             fault_point("publish.metrics_before_commit")
     finally:

@@ -2,7 +2,9 @@
 except the analytics models, which run after publishing.
 
 Runs in-process through dbtRunner, on the run's SparkSession; the ALS model
-is the dbt Python model `fct_recommendations`.
+is the dbt Python model `fct_recommendations`. With `als_refit_every_days` N
+above 1, a night within N-1 days of the last published full fit folds its
+users into that fit's model instead of refitting (movie_recs.model.fold_in).
 """
 
 from __future__ import annotations
@@ -19,8 +21,35 @@ def model_dir(ctx: RunContext) -> str:
     return f"{lake_root(ctx.spark)}/models/{ctx.model_version}"
 
 
+def base_model(ctx: RunContext) -> str | None:
+    """The model version of the last published full fit within the refit
+    interval before this run's date, if any."""
+    every = int(ctx.vars["als_refit_every_days"])
+    if every <= 1:
+        return None
+    conn = ctx.pg.connect()
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute(
+                "select train.details->>'model_version' from pipeline_runs as train"
+                " join pipeline_runs as publish on publish.run_id = train.run_id"
+                "  and publish.task = 'publish' and publish.status = 'succeeded'"
+                " where train.task = 'train' and train.status = 'succeeded'"
+                "  and not train.details ? 'folded_in'"
+                "  and train.run_date < %(day)s and train.run_date > %(day)s - %(every)s"
+                " order by train.run_date desc, train.finished_at desc limit 1",
+                {"day": ctx.run_date, "every": every},
+            )
+            row = cur.fetchone()
+    finally:
+        conn.close()
+    return row[0] if row else None
+
+
 def run(ctx: RunContext) -> TaskResult:
-    run_dbt(["build", "--exclude", "tag:analytics"], ctx.target, ctx.dbt_vars())
+    base = base_model(ctx)
+    run_vars = ctx.dbt_vars() | {"als_base_model": base or ""}
+    run_dbt(["build", "--exclude", "tag:analytics"], ctx.target, run_vars)
     metrics = read_model_metrics(ctx.spark, model_dir(ctx))
     n_rows = ctx.spark.table(RECOMMENDATIONS_TABLE).count()
     return TaskResult(
@@ -28,5 +57,6 @@ def run(ctx: RunContext) -> TaskResult:
         rows_out=n_rows,
         # model_version: a rerun that resumes after this task reuses the model
         metrics={"model_version": ctx.model_version}
+        | ({"base_model_version": base} if base else {})
         | {k: v for k, v in metrics.items() if v is not None},
     )

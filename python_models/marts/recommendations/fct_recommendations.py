@@ -26,6 +26,7 @@ def model(dbt, session):
         "als_seed": dbt.config.get("als_seed"),
         "top_k": dbt.config.get("top_k"),
         "top_k_block_users": dbt.config.get("top_k_block_users"),
+        "als_base_model": dbt.config.get("als_base_model"),
         "eval_split": dbt.config.get("eval_split"),
         "test_fraction": dbt.config.get("test_fraction"),
         "eval_max_users": dbt.config.get("eval_max_users"),
@@ -35,9 +36,14 @@ def model(dbt, session):
     model_version = dbt.config.get("model_version")
     scores = dbt.ref("int_user_movie_scores_aggregated")
     active_users = dbt.ref("stg_pipeline__active_users")
-    model_dir = f"{lake_root(session)}/models/{model_version}"
+    models = f"{lake_root(session)}/models"
+    # set by the nightly on the nights between full refits (als_refit_every_days)
+    base_model = run_vars["als_base_model"]
 
-    recommendations, _ = train_and_recommend(session, scores, active_users, params, spec, model_dir)
+    recommendations, _ = train_and_recommend(
+        session, scores, active_users, params, spec, f"{models}/{model_version}",
+        base_model_dir=f"{models}/{base_model}" if base_model else None,
+    )  # fmt: skip
     return recommendations.select(
         F.col("user_id").cast("bigint").alias("user_id"),
         F.col("rank").cast("int").alias("rank"),
