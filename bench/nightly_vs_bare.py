@@ -32,7 +32,7 @@ columns = ["user_id", "movie_id", "event_type", "rating", "event_ts"]
 recent = spark.read.jdbc(
     f"jdbc:postgresql://{pg['host']}:{pg['port']}/{pg['dbname']}", "rt_user_interactions",
     properties={"user": pg["user"], "password": pg["password"], "driver": "org.postgresql.Driver"},
-).where("reject_reason is null").select(columns)
+).select(columns)
 archived = spark.read.format("delta").load(f"{lake}/archived-events").select(columns)
 events = archived.unionByName(recent)
 weights = spark.createDataFrame(

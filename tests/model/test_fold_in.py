@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import numpy as np
 import pytest
 from pyspark.ml.recommendation import ALS
+from pyspark.sql import functions as F
 
+from movie_recs.model.als import AlsParams, train_and_recommend
+from movie_recs.model.evaluation import EvalSpec
 from movie_recs.model.fold_in import fold_in_users
 
 N_USERS, N_MOVIES = 30, 40
@@ -61,3 +66,27 @@ def test_new_users_get_factors_and_unknown_movies_are_left_out(spark, scores):
     assert set(folded) == {1, 500}
     np.testing.assert_allclose(folded[1], known, rtol=1e-6)
     assert np.linalg.norm(folded[500]) > 0
+
+
+def test_a_night_folds_into_a_base_with_the_same_parameters_only(spark, scores, tmp_path):
+    matrix = scores.withColumn("last_event_at", F.lit(datetime(2026, 1, 1)))
+    users = scores.select("user_id").distinct()
+    params, spec = AlsParams(rank=4, max_iter=4, implicit=True, alpha=0.5), EvalSpec()
+
+    def night(name, params, base=None):
+        recs, metrics = train_and_recommend(
+            spark, matrix, users, params, spec, str(tmp_path / name), base_model_dir=base
+        )
+        return recs.count(), metrics
+
+    n_full, full = night("full", params)
+    n_folded, folded = night("folded", params, base=str(tmp_path / "full"))
+    assert folded["folded_in"] == 1.0 and "folded_in" not in full
+    assert folded["ndcg_at_10"] == full["ndcg_at_10"]  # the base's evaluation stands
+    # fewer than 50 unseen movies each: every user gets all of theirs, both ways
+    assert n_folded == n_full == N_USERS * N_MOVIES - scores.count()
+    assert not (tmp_path / "folded" / "als").exists()
+    # other parameters than the base's: a full fit, with its own evaluation
+    _, refit = night("refit", AlsParams(rank=4, max_iter=4, implicit=True, alpha=2.0),
+                     base=str(tmp_path / "full"))  # fmt: skip
+    assert "folded_in" not in refit and (tmp_path / "refit" / "als").exists()

@@ -57,6 +57,7 @@ def run(ctx: RunContext) -> TaskResult:
         rows_out=n_rows,
         # model_version: a rerun that resumes after this task reuses the model
         metrics={"model_version": ctx.model_version}
-        | ({"base_model_version": base} if base else {})
+        # the model refits instead when tonight's ALS parameters differ from the base's
+        | ({"base_model_version": base} if metrics.get("folded_in") else {})
         | {k: v for k, v in metrics.items() if v is not None},
     )
