@@ -11,7 +11,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from pyspark.ml.recommendation import ALS, ALSModel
 from pyspark.sql import DataFrame, SparkSession
@@ -178,8 +178,9 @@ def train_and_recommend(
     if n_pairs == 0:
         raise ValueError("the user-movie matrix is empty: nothing to train on")
     users = active_users.select(F.col("user_id").cast("int").alias("user_id")).distinct()
-    if base_model_dir is not None and _same_model(spark, base_model_dir, params):
-        factors, metrics = _fold_in(spark, scores, users, params, base_model_dir)
+    base = read_model_record(spark, base_model_dir) if base_model_dir else None
+    if base is not None and _same_model(base.params, params):
+        factors, metrics = _fold_in(scores, users, params, base_model_dir, base.metrics)
     else:
         factors, metrics = _full_fit(scores, params, spec, model_dir)
         base_model_dir = None
@@ -219,16 +220,14 @@ def _full_fit(
 MODEL_DEFINING = ("rank", "max_iter", "reg_param", "implicit", "alpha", "seed")
 
 
-def _same_model(spark: SparkSession, base_model_dir: str, params: AlsParams) -> bool:
-    row = spark.read.format("delta").load(f"{base_model_dir}/metrics").first()
-    base = json.loads(row["params"])
-    return base.get("base_model_dir") is None and all(
-        base[name] == getattr(params, name) for name in MODEL_DEFINING
+def _same_model(base_params: dict, params: AlsParams) -> bool:
+    return base_params.get("base_model_dir") is None and all(
+        base_params[name] == getattr(params, name) for name in MODEL_DEFINING
     )
 
 
 def _fold_in(
-    spark: SparkSession, scores: DataFrame, users: DataFrame, params: AlsParams, base_model_dir: str
+    scores: DataFrame, users: DataFrame, params: AlsParams, base_model_dir: str, evaluated: dict
 ) -> tuple[Factors, dict]:
     items = ALSModel.load(f"{base_model_dir}/als").itemFactors
     user_factors = fold_in_users(
@@ -239,7 +238,6 @@ def _fold_in(
         alpha=params.alpha,
         block_users=params.block_users,
     )
-    evaluated = read_model_metrics(spark, base_model_dir)
     metrics = {
         k: v
         for k, v in evaluated.items()
@@ -248,6 +246,17 @@ def _fold_in(
     return Factors(user_factors, items), metrics | {"folded_in": 1.0}
 
 
-def read_model_metrics(spark: SparkSession, model_dir: str) -> dict:
+class ModelRecord(NamedTuple):
+    """What a run saved beside its model: the parameters and the metrics."""
+
+    params: dict
+    metrics: dict
+
+
+def read_model_record(spark: SparkSession, model_dir: str) -> ModelRecord:
     row = spark.read.format("delta").load(f"{model_dir}/metrics").first()
-    return json.loads(row["metrics"])
+    return ModelRecord(json.loads(row["params"]), json.loads(row["metrics"]))
+
+
+def read_model_metrics(spark: SparkSession, model_dir: str) -> dict:
+    return read_model_record(spark, model_dir).metrics

@@ -143,3 +143,25 @@ class RunRecorder:
                 return cur.rowcount
         finally:
             conn.close()
+
+
+def last_published_full_fit(pg: PgSettings, before: date, within_days: int) -> str | None:
+    """The model version of the latest run dated in the `within_days` days before
+    `before` whose train task refitted (did not fold in) and whose publish succeeded."""
+    conn = pg.connect()
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute(
+                "select train.details->>'model_version' from pipeline_runs as train"
+                " join pipeline_runs as publish on publish.run_id = train.run_id"
+                "  and publish.task = 'publish' and publish.status = 'succeeded'"
+                " where train.task = 'train' and train.status = 'succeeded'"
+                "  and not train.details ? 'folded_in'"
+                "  and train.run_date < %(day)s and train.run_date > %(day)s - %(within)s"
+                " order by train.run_date desc, train.finished_at desc limit 1",
+                {"day": before, "within": within_days},
+            )
+            row = cur.fetchone()
+    finally:
+        conn.close()
+    return row[0] if row else None

@@ -17,15 +17,8 @@ N_USERS, N_MOVIES = 30, 40
 
 
 @pytest.fixture(scope="module")
-def scores(spark):
-    rng = np.random.default_rng(11)
-    rows = [
-        (u, m, float(rng.integers(1, 6)))
-        for u in range(1, N_USERS + 1)
-        for m in range(1, N_MOVIES + 1)
-        if rng.random() < 0.4
-    ]
-    return spark.createDataFrame(rows, "user_id int, movie_id int, score float").cache()
+def scores(random_ratings):
+    return random_ratings(N_USERS, N_MOVIES, share=0.4, seed=11)
 
 
 def factors(frame) -> dict[int, np.ndarray]:

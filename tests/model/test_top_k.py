@@ -12,17 +12,8 @@ N_USERS, N_MOVIES = 20, 30
 
 
 @pytest.fixture(scope="module")
-def scores(spark):
-    # random ratings, so that no two movies tie for a user (a periodic pattern
-    # gives exact ties, which float32 and float64 arithmetic then break apart)
-    rng = np.random.default_rng(7)
-    rows = [
-        (u, m, float(rng.integers(1, 6)))
-        for u in range(1, N_USERS + 1)
-        for m in range(1, N_MOVIES + 1)
-        if rng.random() < 0.6
-    ]
-    return spark.createDataFrame(rows, "user_id int, movie_id int, score float").cache()
+def scores(random_ratings):
+    return random_ratings(N_USERS, N_MOVIES, share=0.6, seed=7)
 
 
 @pytest.fixture(scope="module")

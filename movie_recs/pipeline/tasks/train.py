@@ -13,6 +13,7 @@ from movie_recs.dbt import run_dbt
 from movie_recs.lake.spark import lake_root
 from movie_recs.model.als import read_model_metrics
 from movie_recs.pipeline.context import RunContext, TaskResult
+from movie_recs.pipeline.runs import last_published_full_fit
 
 RECOMMENDATIONS_TABLE = "movie_recs.fct_recommendations"
 
@@ -25,25 +26,7 @@ def base_model(ctx: RunContext) -> str | None:
     """The model version of the last published full fit within the refit
     interval before this run's date, if any."""
     every = int(ctx.vars["als_refit_every_days"])
-    if every <= 1:
-        return None
-    conn = ctx.pg.connect()
-    try:
-        with conn, conn.cursor() as cur:
-            cur.execute(
-                "select train.details->>'model_version' from pipeline_runs as train"
-                " join pipeline_runs as publish on publish.run_id = train.run_id"
-                "  and publish.task = 'publish' and publish.status = 'succeeded'"
-                " where train.task = 'train' and train.status = 'succeeded'"
-                "  and not train.details ? 'folded_in'"
-                "  and train.run_date < %(day)s and train.run_date > %(day)s - %(every)s"
-                " order by train.run_date desc, train.finished_at desc limit 1",
-                {"day": ctx.run_date, "every": every},
-            )
-            row = cur.fetchone()
-    finally:
-        conn.close()
-    return row[0] if row else None
+    return last_published_full_fit(ctx.pg, ctx.run_date, every) if every > 1 else None
 
 
 def run(ctx: RunContext) -> TaskResult:
