@@ -15,8 +15,9 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
-from movie_recs.settings import PROJECT_ROOT
+from movie_recs.settings import PROFILES_DIR, PROJECT_ROOT
 
 TEST_STATE = PROJECT_ROOT / ".state" / "pytest"
 TEST_PG_PORT = 55439
@@ -83,6 +84,10 @@ def spark(fresh_state):
     for key, value in spark_conf("local").items():
         if "javax.jdo" not in key:
             builder = builder.config(key, value)
+    # with the s3 target's jars: it also reads that target's lake (tests/e2e)
+    profiles = yaml.safe_load((PROFILES_DIR / "profiles.yml").read_text())
+    s3_jars = profiles["movie_recs"]["outputs"]["s3"]["server_side_parameters"]["spark.jars"]
+    builder = builder.config("spark.jars", s3_jars)
     os.chdir(PROJECT_ROOT)
     session = builder.config("spark.sql.catalogImplementation", "in-memory").getOrCreate()
     yield session

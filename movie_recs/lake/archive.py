@@ -1,7 +1,8 @@
 """The event archive: `<lake>/archived-events/`, Delta, partitioned by event date.
 
-Registered as `lake.archived_events`. Writes are MERGEs on the event id, so
-writing the same events twice (a rerun after a crash) adds nothing.
+Registered as `lake.archived_events`. Each event id is in it once: events
+already archived are told apart when the snapshot is classified
+(movie_recs.pipeline.event_rules), and one snapshot's events are appended once.
 """
 
 from __future__ import annotations
@@ -44,36 +45,43 @@ def archived_events(spark: SparkSession) -> DataFrame:
     return spark.table(ARCHIVE_TABLE)
 
 
-def merge_into_archive(spark: SparkSession, events: DataFrame, run_id: str) -> None:
-    """Insert events whose id is not archived yet (same date partition)."""
+def append_to_archive(
+    spark: SparkSession, events: DataFrame, run_id: str, source: tuple[str, int]
+) -> None:
+    """Append events not archived yet, once per `source`: the (table id, version)
+    of the landed snapshot they were classified from.
+
+    Delta records that version with the commit (its idempotent writes,
+    txnAppId/txnVersion), so moving the same snapshot again (a retried or
+    resumed task, whose snapshot predates its own first append) adds nothing;
+    a new snapshot is classified against the archive afresh.
+    """
     ensure_archive_table(spark)
-    staged = events.select(
-        "event_id",
-        "user_id",
-        "movie_id",
-        "event_type",
-        "rating",
-        "event_ts",
-        F.to_date("event_ts").alias("event_date"),
-        F.current_timestamp().alias("archived_at"),
-        F.lit(run_id).alias("run_id"),
+    source_table_id, source_version = source
+    (
+        events.select(
+            "event_id",
+            "user_id",
+            "movie_id",
+            "event_type",
+            "rating",
+            "event_ts",
+            F.to_date("event_ts").alias("event_date"),
+            F.current_timestamp().alias("archived_at"),
+            F.lit(run_id).alias("run_id"),
+        )
+        .write.format("delta")
+        .mode("append")
+        .option("txnAppId", f"movie-recs-archive-from-{source_table_id}")
+        .option("txnVersion", str(source_version))
+        .saveAsTable(ARCHIVE_TABLE)
     )
-    staged.createOrReplaceTempView("_events_to_archive")
-    spark.sql(
-        f"""
-        merge into {ARCHIVE_TABLE} as archive
-        using _events_to_archive as incoming
-        on archive.event_date = incoming.event_date and archive.event_id = incoming.event_id
-        when not matched then insert *
-        """
-    )
-    spark.catalog.dropTempView("_events_to_archive")
 
 
 def drop_expired_partitions(spark: SparkSession, keep_from: date) -> int:
     """Delete archive partitions older than `keep_from`; return the events removed."""
     ensure_archive_table(spark)
-    expired = spark.table(ARCHIVE_TABLE).where(F.col("event_date") < F.lit(keep_from)).count()
-    if expired:
-        spark.sql(f"delete from {ARCHIVE_TABLE} where event_date < date'{keep_from.isoformat()}'")
-    return expired
+    deleted = spark.sql(
+        f"delete from {ARCHIVE_TABLE} where event_date < date'{keep_from.isoformat()}'"
+    ).first()
+    return deleted["num_affected_rows"]

@@ -6,6 +6,7 @@ metastore as `landing.<table>`, which is where dbt's `app` source reads them.
 
 from __future__ import annotations
 
+from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -16,11 +17,29 @@ from movie_recs.services.postgres import PgSettings
 LANDING_SCHEMA = "landing"
 
 
-def read_postgres(spark: SparkSession, pg: PgSettings, query_or_table: str) -> DataFrame:
-    """A table (or a parenthesised subquery with an alias) from PostgreSQL."""
+def read_postgres(
+    spark: SparkSession,
+    pg: PgSettings,
+    query_or_table: str,
+    split_by: tuple[str, int, int] | None = None,
+) -> DataFrame:
+    """A table (or a parenthesised subquery with an alias) from PostgreSQL.
+
+    `split_by` (an integer column and its rough bounds) reads it over one
+    connection per core, each a range of that column; rows outside the bounds
+    still come, with the first or last range.
+    """
+    reader = spark.read.format("jdbc")
+    if split_by is not None:
+        column, lowest, highest = split_by
+        reader = (
+            reader.option("partitionColumn", checked_identifier(column))
+            .option("lowerBound", str(lowest))
+            .option("upperBound", str(highest + 1))
+            .option("numPartitions", str(spark.sparkContext.defaultParallelism))
+        )
     return (
-        spark.read.format("jdbc")
-        .option("url", pg.jdbc_url)
+        reader.option("url", pg.jdbc_url)
         .option("dbtable", query_or_table)
         .option("user", pg.user)
         .option("password", pg.password)
@@ -77,3 +96,9 @@ def land_new_rows(spark: SparkSession, pg: PgSettings, table: str, key: str) -> 
     )
     frame.unpersist()
     return count
+
+
+def table_version(spark: SparkSession, table: str) -> tuple[str, int]:
+    """(id, latest version) of a Delta table: which write of which table."""
+    delta = DeltaTable.forName(spark, table)
+    return delta.detail().first()["id"], delta.history(1).first()["version"]

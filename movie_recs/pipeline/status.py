@@ -21,11 +21,11 @@ def recent_runs(pg: PgSettings, limit: int = 5) -> list[dict[str, Any]]:
             for run in runs:
                 cur.execute(
                     "select task, attempt, status, started_at, finished_at, rows_in, rows_out,"
-                    " rows_rejected, error from pipeline_runs where run_id = %s"
+                    " rows_rejected, details, error from pipeline_runs where run_id = %s"
                     " order by started_at, attempt",
                     (run["run_id"],),
                 )
-                for task, attempt, status, started, finished, r_in, r_out, r_rej, err in cur:
+                for task, attempt, status, started, finished, r_in, r_out, r_rej, det, err in cur:
                     run["tasks"].append(
                         {
                             "task": task,
@@ -38,6 +38,7 @@ def recent_runs(pg: PgSettings, limit: int = 5) -> list[dict[str, Any]]:
                             "rows_in": r_in,
                             "rows_out": r_out,
                             "rows_rejected": r_rej,
+                            "details": det,
                             "error": err,
                         }
                     )

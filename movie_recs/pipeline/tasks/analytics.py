@@ -13,7 +13,7 @@ from pyspark.sql import functions as F
 
 from movie_recs.db.metrics import replace_run_metrics
 from movie_recs.db.rejects import record_rejects
-from movie_recs.dbt import run_dbt
+from movie_recs.dbt import WITHOUT_UNIT_TESTS, run_dbt
 from movie_recs.pipeline.context import RunContext, TaskResult
 
 SOURCE_TABLE = "recommendation_feedback"
@@ -68,7 +68,7 @@ def _variant_metrics(ctx: RunContext) -> list[tuple]:
 
 
 def run(ctx: RunContext) -> TaskResult:
-    run_dbt(["build", "--select", "tag:analytics"], ctx.target, ctx.dbt_vars())
+    run_dbt(["build", "--select", "tag:analytics", *WITHOUT_UNIT_TESTS], ctx.target, ctx.dbt_vars())
     n_rejected = record_rejects(ctx.pg, SOURCE_TABLE, ctx.run_id, _rejects(ctx))
     metrics = _variant_metrics(ctx)
     conn = ctx.pg.connect()

@@ -3,8 +3,9 @@
 From the run's classified snapshot (task 1):
 1. rejected events go to PostgreSQL `rejected_events` with their reason
    (unique per event: a rerun inserts nothing new);
-2. usable events older than the cutoff are MERGEd into the Delta archive
-   (insert-if-absent: a rerun inserts nothing new);
+2. usable events older than the cutoff, not archived yet, are appended to the
+   Delta archive, once per snapshot (a rerun of the same snapshot appends
+   nothing; a new snapshot knows what is archived);
 3. only then are exactly those event ids deleted from `rt_user_interactions`.
 A crash between any two steps leaves each event in PostgreSQL, or in its
 destination, or both; the rerun completes the move, so nothing is lost or
@@ -17,9 +18,10 @@ from datetime import timedelta
 
 from pyspark.sql import functions as F
 
-from movie_recs.db.copy import copy_rows
+from movie_recs.db.copy import copy_lines
 from movie_recs.db.rejects import record_rejects
-from movie_recs.lake.archive import drop_expired_partitions, merge_into_archive
+from movie_recs.lake.archive import append_to_archive, drop_expired_partitions
+from movie_recs.lake.landing import table_version
 from movie_recs.pipeline.context import RunContext, TaskResult
 from movie_recs.pipeline.event_rules import EVENT_COLUMNS
 from movie_recs.pipeline.faults import fault_point
@@ -39,12 +41,13 @@ def _record_rejects(ctx: RunContext, rejected) -> int:
 
 def _delete_from_postgres(ctx: RunContext, done) -> int:
     """Delete the given event ids (moved elsewhere) from rt_user_interactions."""
-    ids = ((row[0],) for row in done.select("event_id").toLocalIterator())
+    # through Arrow: a night's ids are a few MB of longs (8 bytes each)
+    ids = done.select("event_id").toArrow().column(0).to_pylist()
     conn = ctx.pg.connect()
     try:
         with conn, conn.cursor() as cur:
             cur.execute("create temporary table moved_ids (event_id bigint) on commit drop")
-            copy_rows(cur, "moved_ids", ["event_id"], ids)
+            copy_lines(cur, "moved_ids", ["event_id"], (f"{i}\n" for i in ids))
             cur.execute(
                 "delete from rt_user_interactions as events using moved_ids"
                 " where events.event_id = moved_ids.event_id"
@@ -64,7 +67,12 @@ def run(ctx: RunContext) -> TaskResult:
 
     n_rejected = _record_rejects(ctx, rejected)
     fault_point("archive.after_rejects")
-    merge_into_archive(spark, old_usable.where(~F.col("is_archived")), ctx.run_id)
+    append_to_archive(
+        spark,
+        old_usable.where(~F.col("is_archived")),
+        ctx.run_id,
+        source=table_version(spark, EVENTS_SNAPSHOT),
+    )
     fault_point("archive.after_lake_write")
     n_deleted = _delete_from_postgres(
         ctx, rejected.select("event_id").union(old_usable.select("event_id"))

@@ -9,7 +9,7 @@ users into that fit's model instead of refitting (movie_recs.model.fold_in).
 
 from __future__ import annotations
 
-from movie_recs.dbt import run_dbt
+from movie_recs.dbt import WITHOUT_UNIT_TESTS, run_dbt
 from movie_recs.lake.spark import lake_root
 from movie_recs.model.als import read_model_metrics
 from movie_recs.pipeline.context import RunContext, TaskResult
@@ -32,7 +32,7 @@ def base_model(ctx: RunContext) -> str | None:
 def run(ctx: RunContext) -> TaskResult:
     base = base_model(ctx)
     run_vars = ctx.dbt_vars() | {"als_base_model": base or ""}
-    run_dbt(["build", "--exclude", "tag:analytics"], ctx.target, run_vars)
+    run_dbt(["build", "--exclude", "tag:analytics", *WITHOUT_UNIT_TESTS], ctx.target, run_vars)
     metrics = read_model_metrics(ctx.spark, model_dir(ctx))
     n_rows = ctx.spark.table(RECOMMENDATIONS_TABLE).count()
     return TaskResult(
