@@ -63,6 +63,9 @@ def run(ctx: RunContext) -> TaskResult:
     feedback_landed = land_new_rows(spark, ctx.pg, "recommendation_feedback", "feedback_id")
     started = time.perf_counter()
     not_after = datetime.now(UTC) + timedelta(minutes=float(ctx.vars["future_tolerance_minutes"]))
+    # Each id range is read in its own transaction: an event committed meanwhile
+    # may miss the snapshot; it stays in PostgreSQL (only moved ids are
+    # deleted) and comes with the next night's.
     events = read_postgres(
         spark,
         ctx.pg,
