@@ -16,12 +16,16 @@ SCHEMA = (
     " generated_at timestamp"
 )
 GOOD = [(u, r, 10 * r + u, 1.0 / r, "als-1", NOW) for u in (1, 2) for r in range(1, TOP_K + 1)]
-SPEC = ExportExpectations(
-    top_k=TOP_K,
-    expected_rows=len(GOOD),
-    known_movie_ids=sorted({row[2] for row in GOOD}),
-    active_user_ids=[1, 2],
-)
+
+
+@pytest.fixture
+def spec(spark):
+    return ExportExpectations(
+        top_k=TOP_K,
+        expected_rows=len(GOOD),
+        known_movies=spark.createDataFrame([(row[2],) for row in GOOD], "movie_id long"),
+        active_users=spark.createDataFrame([(1,), (2,)], "user_id long"),
+    )
 
 
 def with_row(index: int, **changes):
@@ -37,19 +41,19 @@ BAD_SETS = {
     "null_movie": (with_row(0, movie_id=None), "expect_column_values_to_not_be_null"),
     "nan_score": (with_row(0, score=float("nan")), "expect_column_values_to_be_between"),
     "too_few_rows": (GOOD[:-1], "expect_table_row_count_to_equal"),
-    "unknown_user": (with_row(0, user_id=99), "expect_column_values_to_be_in_set"),
-    "unknown_movie": (with_row(0, movie_id=123_456), "expect_column_values_to_be_in_set"),
+    "unknown_user": (with_row(0, user_id=99), "unexpected_rows_expectation(user_id is an active"),
+    "unknown_movie": (with_row(0, movie_id=123_456), "unexpected_rows_expectation(movie_id is in"),
     "rank_out_of_range": (with_row(2, rank=TOP_K + 1), "expect_column_values_to_be_between"),
 }
 
 
-def test_a_good_set_passes(spark):
-    assert validate_export(spark.createDataFrame(GOOD, SCHEMA), SPEC) == []
+def test_a_good_set_passes(spark, spec):
+    assert validate_export(spark.createDataFrame(GOOD, SCHEMA), spec) == []
 
 
 @pytest.mark.parametrize("case", BAD_SETS)
-def test_bad_rows_fail_the_named_expectation(spark, case):
+def test_bad_rows_fail_the_named_expectation(spark, spec, case):
     rows, expectation = BAD_SETS[case]
-    failures = validate_export(spark.createDataFrame(rows, SCHEMA), SPEC)
+    failures = validate_export(spark.createDataFrame(rows, SCHEMA), spec)
     assert failures, f"{case} passed the gate"
     assert any(line.startswith(expectation) for line in failures), failures

@@ -114,8 +114,8 @@ def run(ctx: RunContext) -> TaskResult:
     spec = ExportExpectations(
         top_k=top_k,
         expected_rows=int(expected.agg(F.sum("n_expected")).first()[0] or 0),
-        known_movie_ids=[r[0] for r in catalog.collect()],
-        active_user_ids=[r[0] for r in expected.select("user_id").collect()],
+        known_movies=catalog,
+        active_users=expected,
     )
     failures += [f"great_expectations: {line}" for line in validate_export(rows, spec)]
     n_rows = rows.count()
