@@ -3,40 +3,47 @@
     .venv/bin/python bench/publish_vs_psql.py [ROWS]     # default 1,000,000
 
 Both write the same rows into the local PostgreSQL (`make demo`'s server):
-- publish: `replace_recommendations`, the pipeline's own path (one
-  transaction: delete the old set, COPY the rows formatted on the fly, write
-  the metrics);
+- publish: the publish task's own path from a Delta table of the rows
+  (written before the clock starts) in the pipeline's Spark session: Spark's
+  Python workers format the rows as CSV, one transaction COPYs them into a
+  fresh table, builds its keys, swaps it in and writes the metrics;
 - psql: `psql -c "copy batch_recommendations ... from stdin"` of a CSV
   file holding the rows (written before the clock starts), into the emptied
   table.
 Prints rows per second for each and the ratio publish / psql (target >= 0.8),
-best of three runs each, and peak memory (RSS) of this process.
+best of three runs each, and peak memory (RSS) of this Python process (the
+JVM's and the Python workers' are not in it).
 """
 
 from __future__ import annotations
 
-import csv
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 
+import numpy as np
+import pandas as pd
+
 from movie_recs.db.migrate import migrate
-from movie_recs.pipeline.tasks.publish import COLUMNS, replace_recommendations
+from movie_recs.lake.spark import get_spark
+from movie_recs.pipeline.tasks.publish import COLUMNS, csv_chunks, replace_recommendations
 from movie_recs.services.postgres import ensure_postgres
 
 TOP_K = 50
 
 
-def rows(n_rows: int):
-    generated_at = datetime.now(UTC).isoformat()
-    for i in range(n_rows):
-        user, rank = divmod(i, TOP_K)
-        yield (user + 1, rank + 1, (user * 7919 + rank * 104729) % 60_000 + 1,
-               1.0 / (rank + 1), "bench", generated_at)  # fmt: skip
+def rows(n_rows: int) -> pd.DataFrame:
+    user, rank = np.divmod(np.arange(n_rows), TOP_K)
+    return pd.DataFrame({
+        "user_id": user + 1, "rank": (rank + 1).astype(np.int32),
+        "movie_id": (user * 7919 + rank * 104729) % 60_000 + 1, "score": 1.0 / (rank + 1),
+        "model_version": "bench", "generated_at": pd.Timestamp(datetime.now(UTC)),
+    })  # fmt: skip
 
 
 def best_of(runs: int, fn) -> float:
@@ -51,13 +58,17 @@ def best_of(runs: int, fn) -> float:
 def main(n_rows: int) -> None:
     pg = ensure_postgres()
     migrate(pg)
-    with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False, newline="") as f:
-        csv.writer(f).writerows(rows(n_rows))
-        path = f.name
+    frame = rows(n_rows)
+    folder = tempfile.mkdtemp()
+    path = f"{folder}/rows.csv"
+    frame.to_csv(path, header=False, index=False)
+    spark = get_spark("local")
+    spark.createDataFrame(frame).write.format("delta").save(f"{folder}/rows")
+    table = spark.read.format("delta").load(f"{folder}/rows").select(*COLUMNS)
     env = {**os.environ, **pg.env()}
 
     def publish() -> None:
-        replace_recommendations(pg, rows(n_rows), "bench", [])
+        replace_recommendations(pg, csv_chunks(table), "bench", [])
 
     def psql() -> None:
         subprocess.run(["psql", "-q", "-c", "truncate batch_recommendations"], env=env, check=True)
@@ -70,7 +81,7 @@ def main(n_rows: int) -> None:
 
     t_psql = best_of(3, psql)
     t_publish = best_of(3, publish)
-    os.unlink(path)
+    shutil.rmtree(folder)
     with pg.connect() as conn, conn.cursor() as cur:
         cur.execute("delete from batch_recommendations where model_version = 'bench'")
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6

@@ -19,22 +19,22 @@ def copy_rows(cur, table: str, columns: Sequence[str], rows: Iterable[Sequence])
     return copy_lines(cur, table, columns, lines)
 
 
-def copy_lines(cur, table: str, columns: Sequence[str], lines: Iterable[str]) -> int:
-    """COPY lines already in COPY's text format (each ending in a newline), streamed."""
+def copy_lines(cur, table: str, columns: Sequence[str], lines: Iterable[str], csv=False) -> int:
+    """COPY text already in COPY's text format (or CSV with `csv`), streamed; each
+    piece one or more whole lines. Returns the rows loaded."""
     table = checked_identifier(table)
     column_list = ", ".join(checked_identifier(c) for c in columns)
-    stream = _CopyStream(lines)
-    cur.copy_expert(f"copy {table} ({column_list}) from stdin", stream)
-    return stream.count
+    options = " with (format csv)" if csv else ""
+    cur.copy_expert(f"copy {table} ({column_list}) from stdin{options}", _CopyStream(lines))
+    return cur.rowcount
 
 
 class _CopyStream(io.TextIOBase):
-    """COPY's text, line by line as psycopg2 reads it."""
+    """COPY's text, piece by piece as psycopg2 reads it."""
 
     def __init__(self, lines: Iterable[str]) -> None:
         self._lines = iter(lines)
         self._pending = ""
-        self.count = 0
 
     def readable(self) -> bool:
         return True
@@ -47,7 +47,6 @@ class _CopyStream(io.TextIOBase):
                 break
             parts.append(line)
             length += len(line)
-            self.count += 1
         text = "".join(parts)
         if size < 0:
             self._pending = ""

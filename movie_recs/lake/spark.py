@@ -8,6 +8,7 @@ block before dbt runs, so both share one JVM and one configuration.
 from __future__ import annotations
 
 import os
+import sys
 
 import yaml
 from pyspark.sql import SparkSession
@@ -55,3 +56,12 @@ def lake_root(spark: SparkSession) -> str:
     if "://" not in root:
         root = str((PROJECT_ROOT / root).resolve())
     return root.rstrip("/")
+
+
+def run_python_workers_on_this_interpreter(spark) -> None:
+    # Spark starts its Python workers with PYSPARK_PYTHON, else whatever
+    # `python3` is on PATH, which need not have numpy and pyarrow; this
+    # interpreter has them. On a cluster whose machines keep Python elsewhere,
+    # set PYSPARK_PYTHON.
+    if not os.environ.get("PYSPARK_PYTHON"):
+        spark.sparkContext.pythonExec = sys.executable

@@ -24,7 +24,8 @@ import pyarrow as pa
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from movie_recs.model.top_k import catalogue_arrays, run_python_workers_on_this_interpreter
+from movie_recs.lake.spark import run_python_workers_on_this_interpreter
+from movie_recs.model.top_k import catalogue_arrays
 
 OUTPUT_SCHEMA = "id int, features array<float>"
 

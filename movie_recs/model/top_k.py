@@ -11,8 +11,6 @@ movie score matrix never exists.
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Iterator
 from functools import partial
 from typing import NamedTuple
@@ -22,6 +20,8 @@ import pyarrow as pa
 from pyspark.ml.recommendation import ALSModel
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
+
+from movie_recs.lake.spark import run_python_workers_on_this_interpreter
 
 DEFAULT_BLOCK_USERS = 256
 OUTPUT_SCHEMA = "user_id int, rank int, movie_id int, score float"
@@ -71,15 +71,6 @@ def catalogue_arrays(item_factors: DataFrame) -> tuple[np.ndarray, np.ndarray]:
     items = item_factors.orderBy("id").toPandas()
     vectors = np.stack(items["features"].to_list()).astype(np.float32)
     return items["id"].to_numpy(np.int32), vectors
-
-
-def run_python_workers_on_this_interpreter(spark) -> None:
-    # Spark starts its Python workers with PYSPARK_PYTHON, else whatever
-    # `python3` is on PATH, which need not have numpy and pyarrow; this
-    # interpreter has them. On a cluster whose machines keep Python elsewhere,
-    # set PYSPARK_PYTHON.
-    if not os.environ.get("PYSPARK_PYTHON"):
-        spark.sparkContext.pythonExec = sys.executable
 
 
 def _score_batches(catalogue, k: int, block_users: int, batches) -> Iterator[pa.RecordBatch]:

@@ -1,4 +1,5 @@
-"""Readers during a publish see the old set or the new one: never a mix, a part, or nothing."""
+"""Readers during a publish see the old set or the new one: never a mix, a part, or
+nothing; the published rows are the lake's rows, value for value."""
 
 from __future__ import annotations
 
@@ -8,19 +9,21 @@ from datetime import UTC, datetime
 import psycopg2
 import pytest
 
-from movie_recs.pipeline.tasks.publish import replace_recommendations
+from movie_recs.pipeline.tasks.publish import COLUMNS, csv_chunks, replace_recommendations
 from movie_recs.services.postgres import LocalPostgres
 
 USERS, TOP_K = 2_000, 50
 
 
-def recommendations(version: str):
-    now = datetime.now(UTC)
-    return (
-        (user, rank, rank * 7 + user % 5, 1.0 / rank, version, now)
+def recommendations(version: str, extra: str = ""):
+    """A set as CSV text, as publish gets it."""
+    now = datetime.now(UTC).isoformat()
+    lines = (
+        f"{user},{rank},{rank * 7 + user % 5},{1.0 / rank!r},{version},{now}\n"
         for user in range(1, USERS + 1)
         for rank in range(1, TOP_K + 1)
     )
+    return [*lines, extra]
 
 
 def test_readers_never_see_a_mix_or_a_partial_set(pg):
@@ -85,7 +88,7 @@ def test_the_swapped_in_set_keeps_its_keys_and_the_services_read_grant(pg):
 
 def test_a_set_breaking_a_key_is_refused_whole_and_the_old_set_stays(pg):
     replace_recommendations(pg, recommendations("v1"), "keys-test", [])
-    twice = [*recommendations("v2"), (1, 1, 999, 0.5, "v2", datetime.now(UTC))]
+    twice = recommendations("v2", extra=f"1,1,999,0.5,v2,{datetime.now(UTC).isoformat()}\n")
     with pytest.raises(psycopg2.errors.UniqueViolation):
         replace_recommendations(pg, twice, "keys-test", [])
     with pg.connect() as conn, conn.cursor() as cur:
@@ -93,3 +96,19 @@ def test_a_set_breaking_a_key_is_refused_whole_and_the_old_set_stays(pg):
         assert cur.fetchone() == (USERS * TOP_K, "v1")
         cur.execute("select to_regclass('batch_recommendations_next')")
         assert cur.fetchone() == (None,)
+
+
+def test_the_published_rows_are_the_lakes_value_for_value(spark, pg):
+    at = datetime(2026, 3, 1, 23, 59, 58, 123456, tzinfo=UTC)
+    rows = [
+        (1, 1, 10, 1.0 / 3, "als-1", at),
+        (1, 2, 11, -1.25e-300, "als-1", at),
+        (2, 1, 10, 7.0, 'a "quoted", version\twith a tab', at),
+    ]
+    frame = spark.createDataFrame(rows, "user_id long, rank int, movie_id long, score double,"
+                                  " model_version string, generated_at timestamp")  # fmt: skip
+    assert replace_recommendations(pg, csv_chunks(frame), "exact-test", []) == len(rows)
+    with pg.connect() as conn, conn.cursor() as cur:
+        cur.execute(f"select {', '.join(COLUMNS)} from batch_recommendations order by 1, 2")
+        assert cur.fetchall() == rows
+        cur.execute("delete from batch_recommendations")
