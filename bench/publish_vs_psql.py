@@ -11,9 +11,9 @@ Both write the same rows into the local PostgreSQL (`make demo`'s server):
   file holding the rows (written before the clock starts), into the emptied
   table.
 Prints rows per second for each and the ratio publish / psql (target >= 0.8),
-best of three runs each, and publish's PostgreSQL side alone (the CSV text
-formatted beforehand, as psql's is), and peak memory (RSS) of this Python process (the
-JVM's and the Python workers' are not in it).
+best of three runs each, publish's PostgreSQL side alone (the CSV text
+formatted beforehand, as psql's is), and peak memory (RSS) of this Python
+process (the JVM's and the Python workers' are not in it).
 """
 
 from __future__ import annotations

@@ -19,7 +19,9 @@ def copy_rows(cur, table: str, columns: Sequence[str], rows: Iterable[Sequence])
     return copy_lines(cur, table, columns, lines)
 
 
-def copy_lines(cur, table: str, columns: Sequence[str], lines: Iterable[str], csv=False) -> int:
+def copy_lines(
+    cur, table: str, columns: Sequence[str], lines: Iterable[str], csv: bool = False
+) -> int:
     """COPY text already in COPY's text format (or CSV with `csv`), streamed; each
     piece one or more whole lines. Returns the rows loaded."""
     table = checked_identifier(table)

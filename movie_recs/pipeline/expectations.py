@@ -7,7 +7,7 @@ Membership (every user active, every movie in the catalogue) is an anti-join
 against the sets as Spark tables, not `ExpectColumnValuesToBeInSet`: that one
 puts the set's values into the query plan, and with 160,000 users and 60,000
 movies (MovieLens-25M's size) the two took 112 s of the gate's 127 s; the
-anti-joins take 2 s (BENCHMARKS.md, scale).
+anti-joins take 2 s (BENCHMARKS.md, benchmark 5).
 """
 
 from __future__ import annotations
