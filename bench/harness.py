@@ -9,7 +9,6 @@ not in it.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import subprocess
@@ -42,13 +41,26 @@ def _children() -> dict[int, list[int]]:
     return tree
 
 
+def _resident(pid: int) -> tuple[str, int] | None:
+    """(executable, resident bytes) of a process, None if it has ended."""
+    try:
+        exe = os.readlink(f"/proc/{pid}/exe")
+        return exe, int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE
+    except OSError:
+        return None
+
+
 def tree_rss(root: int) -> int:
-    tree, total, todo = _children(), 0, [root]
+    """Resident memory of a process tree. A child caught while being spawned
+    (the parent's executable and resident size: it shares the parent's pages
+    until it runs its own program) is not counted again."""
+    tree, total, todo = _children(), 0, [(root, None)]
     while todo:
-        pid = todo.pop()
-        with contextlib.suppress(OSError):
-            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE
-        todo.extend(tree.get(pid, []))
+        pid, parent = todo.pop()
+        mine = _resident(pid)
+        if mine and mine != parent:
+            total += mine[1]
+        todo.extend((child, mine) for child in tree.get(pid, []))
     return total
 
 
