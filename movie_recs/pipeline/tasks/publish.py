@@ -8,8 +8,9 @@ set until the commit and the new one after it: never a mix, never an empty
 table. They wait only from the swap to the commit (milliseconds: the rows are
 loaded before it); PostgreSQL looks the name up again after the wait, so
 they then read the new table. Each row is written once. Spark's Python
-workers format the rows as CSV, an Arrow batch at a time on every core, while
-the server ingests the previous ones; the driver only passes the text on.
+workers format the rows as CSV, an Arrow batch at a time, one table file after
+another (so the driver holds one file's text, not the set); the driver only
+passes the text on.
 """
 
 from __future__ import annotations
