@@ -5,8 +5,10 @@
 Both write the same rows into the local PostgreSQL (`make demo`'s server):
 - publish: the publish task's own path from a Delta table of the rows
   (written before the clock starts) in the pipeline's Spark session: Spark's
-  Python workers format the rows as CSV, one transaction COPYs them into a
-  fresh table, builds its keys, swaps it in and writes the metrics;
+  Python workers format the rows' own columns as CSV, one transaction COPYs
+  them into a fresh table (the model version and generation time every row
+  shares as its defaults), builds its keys, swaps it in and writes the
+  metrics;
 - psql: `psql -c "copy batch_recommendations ... from stdin"` of a CSV
   file holding the rows (written before the clock starts), into the emptied
   table.
@@ -18,6 +20,7 @@ process (the JVM's and the Python workers' are not in it).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import resource
 import shutil
@@ -32,7 +35,7 @@ import pandas as pd
 
 from movie_recs.db.migrate import migrate
 from movie_recs.lake.spark import get_spark
-from movie_recs.pipeline.tasks.publish import COLUMNS, csv_chunks, replace_recommendations
+from movie_recs.pipeline.tasks.publish import COLUMNS, read_set, replace_recommendations
 from movie_recs.services.postgres import ensure_postgres
 
 TOP_K = 50
@@ -43,7 +46,7 @@ def rows(n_rows: int) -> pd.DataFrame:
     return pd.DataFrame({
         "user_id": user + 1, "rank": (rank + 1).astype(np.int32),
         "movie_id": (user * 7919 + rank * 104729) % 60_000 + 1, "score": 1.0 / (rank + 1),
-        "model_version": "bench", "generated_at": pd.Timestamp(datetime.now(UTC)),
+        "model_version": "als-20261129-023446", "generated_at": pd.Timestamp(datetime.now(UTC)),
     })  # fmt: skip
 
 
@@ -70,10 +73,11 @@ def main(n_rows: int) -> None:
     table = spark.read.format("delta").load(f"{folder}/rows").select(*COLUMNS)
     env = {**os.environ, **pg.env()}
 
-    in_hand = list(csv_chunks(table))
+    in_hand = read_set(table)
+    in_hand = dataclasses.replace(in_hand, csv=list(in_hand.csv))
 
     def publish() -> None:
-        replace_recommendations(pg, csv_chunks(table), "bench", [])
+        replace_recommendations(pg, read_set(table), "bench", [])
 
     def publish_in_hand() -> None:
         replace_recommendations(pg, in_hand, "bench", [])
@@ -92,7 +96,7 @@ def main(n_rows: int) -> None:
     t_in_hand = best_of(3, publish_in_hand)
     shutil.rmtree(folder)
     with pg.connect() as conn, conn.cursor() as cur:
-        cur.execute("delete from batch_recommendations where model_version = 'bench'")
+        cur.execute("delete from batch_recommendations")
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
     print(f"rows {n_rows:,}")
     print(f"psql COPY FROM STDIN  {n_rows / t_psql:>12,.0f} rows/s  ({t_psql:.2f} s)")

@@ -9,6 +9,9 @@ import pandas as pd
 
 from movie_recs.identifiers import checked_identifier
 
+# characters psycopg2 asks for per read (its default, 8 KiB, costs a call per 8 KiB)
+READ_SIZE = 1 << 20
+
 
 def copy_rows(cur, table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> int:
     """COPY rows (tuples; None for NULL) into `table`; return how many were sent.
@@ -27,34 +30,39 @@ def copy_lines(
     table = checked_identifier(table)
     column_list = ", ".join(checked_identifier(c) for c in columns)
     options = " with (format csv)" if csv else ""
-    cur.copy_expert(f"copy {table} ({column_list}) from stdin{options}", _CopyStream(lines))
+    cur.copy_expert(
+        f"copy {table} ({column_list}) from stdin{options}", _CopyStream(lines), size=READ_SIZE
+    )
     return cur.rowcount
 
 
 class _CopyStream(io.TextIOBase):
-    """COPY's text, piece by piece as psycopg2 reads it."""
+    """COPY's text, piece by piece as psycopg2 reads it. A piece longer than a
+    read is handed out in slices, without copying its rest on every read."""
 
     def __init__(self, lines: Iterable[str]) -> None:
         self._lines = iter(lines)
         self._pending = ""
+        self._offset = 0  # how much of _pending has been read
 
     def readable(self) -> bool:
         return True
 
     def read(self, size: int = -1) -> str:
-        parts, length = [self._pending], len(self._pending)
-        while size < 0 or length < size:
-            line = next(self._lines, None)
-            if line is None:
-                break
-            parts.append(line)
-            length += len(line)
-        text = "".join(parts)
-        if size < 0:
-            self._pending = ""
-            return text
-        self._pending = text[size:]
-        return text[:size]
+        available = len(self._pending) - self._offset
+        if size < 0 or available < size:
+            parts = [self._pending[self._offset :]]
+            while size < 0 or available < size:
+                line = next(self._lines, None)
+                if line is None:
+                    break
+                parts.append(line)
+                available += len(line)
+            self._pending, self._offset = "".join(parts), 0
+        end = len(self._pending) if size < 0 else self._offset + size
+        text = self._pending[self._offset : end]
+        self._offset += len(text)
+        return text
 
 
 def copy_frame(cur, table: str, frame: pd.DataFrame) -> int:

@@ -55,6 +55,13 @@ def export_suite(spec: ExportExpectations):
             gxe.ExpectColumnValuesToBeBetween(
                 column="score", min_value=-FINITE_LIMIT, max_value=FINITE_LIMIT
             ),
+            # publish loads these two once per set, not once per row
+            *[
+                gxe.ExpectColumnUniqueValueCountToBeBetween(
+                    column=c, max_value=1, description=f"one {c} per set"
+                )
+                for c in ("model_version", "generated_at")
+            ],
             gxe.ExpectCompoundColumnsToBeUnique(column_list=["user_id", "rank"]),
             gxe.ExpectCompoundColumnsToBeUnique(column_list=["user_id", "movie_id"]),
             gxe.UnexpectedRowsExpectation(

@@ -44,6 +44,14 @@ BAD_SETS = {
     "unknown_user": (with_row(0, user_id=99), "unexpected_rows_expectation(user_id is an active"),
     "unknown_movie": (with_row(0, movie_id=123_456), "unexpected_rows_expectation(movie_id is in"),
     "rank_out_of_range": (with_row(2, rank=TOP_K + 1), "expect_column_values_to_be_between"),
+    "two_model_versions": (
+        with_row(3, model_version="als-2"),
+        "expect_column_unique_value_count_to_be_between(one model_version per set)",
+    ),
+    "two_generation_times": (
+        with_row(3, generated_at=datetime(2026, 3, 2, tzinfo=UTC)),
+        "expect_column_unique_value_count_to_be_between(one generated_at per set)",
+    ),
 }
 
 

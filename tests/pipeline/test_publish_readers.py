@@ -9,21 +9,25 @@ from datetime import UTC, datetime
 import psycopg2
 import pytest
 
-from movie_recs.pipeline.tasks.publish import COLUMNS, csv_chunks, replace_recommendations
+from movie_recs.pipeline.tasks.publish import (
+    COLUMNS,
+    RecommendationSet,
+    read_set,
+    replace_recommendations,
+)
 from movie_recs.services.postgres import LocalPostgres
 
 USERS, TOP_K = 2_000, 50
 
 
-def recommendations(version: str, extra: str = ""):
-    """A set as CSV text, as publish gets it."""
-    now = datetime.now(UTC).isoformat()
+def recommendations(version: str, extra: str = "") -> RecommendationSet:
+    """A set as publish gets it."""
     lines = (
-        f"{user},{rank},{rank * 7 + user % 5},{1.0 / rank!r},{version},{now}\n"
+        f"{user},{rank},{rank * 7 + user % 5},{1.0 / rank!r}\n"
         for user in range(1, USERS + 1)
         for rank in range(1, TOP_K + 1)
     )
-    return [*lines, extra]
+    return RecommendationSet([*lines, extra], version, datetime.now(UTC).isoformat())
 
 
 def test_readers_never_see_a_mix_or_a_partial_set(pg):
@@ -75,6 +79,11 @@ def test_the_swapped_in_set_keeps_its_keys_and_the_services_read_grant(pg):
             "batch_recommendations_pkey",
             "batch_recommendations_user_id_movie_id_key",
         }
+        cur.execute(  # the defaults that carried the set's shared values are gone
+            "select column_name from information_schema.columns"
+            " where table_name = 'batch_recommendations' and column_default is not null"
+        )
+        assert cur.fetchall() == []
     service = LocalPostgres().service_settings().connect()
     try:
         with service.cursor() as cur:
@@ -88,7 +97,7 @@ def test_the_swapped_in_set_keeps_its_keys_and_the_services_read_grant(pg):
 
 def test_a_set_breaking_a_key_is_refused_whole_and_the_old_set_stays(pg):
     replace_recommendations(pg, recommendations("v1"), "keys-test", [])
-    twice = recommendations("v2", extra=f"1,1,999,0.5,v2,{datetime.now(UTC).isoformat()}\n")
+    twice = recommendations("v2", extra="1,1,999,0.5\n")
     with pytest.raises(psycopg2.errors.UniqueViolation):
         replace_recommendations(pg, twice, "keys-test", [])
     with pg.connect() as conn, conn.cursor() as cur:
@@ -100,15 +109,26 @@ def test_a_set_breaking_a_key_is_refused_whole_and_the_old_set_stays(pg):
 
 def test_the_published_rows_are_the_lakes_value_for_value(spark, pg):
     at = datetime(2026, 3, 1, 23, 59, 58, 123456, tzinfo=UTC)
+    version = 'als "quoted", with a comma\tand a tab'
     rows = [
-        (1, 1, 10, 1.0 / 3, "als-1", at),
-        (1, 2, 11, -1.25e-300, "als-1", at),
-        (2, 1, 10, 7.0, 'a "quoted", version\twith a tab', at),
+        (1, 1, 10, 1.0 / 3, version, at),
+        (1, 2, 11, -1.25e-300, version, at),
+        (2, 1, 10, 7.0, version, at),
     ]
     frame = spark.createDataFrame(rows, "user_id long, rank int, movie_id long, score double,"
                                   " model_version string, generated_at timestamp")  # fmt: skip
-    assert replace_recommendations(pg, csv_chunks(frame), "exact-test", []) == len(rows)
+    assert replace_recommendations(pg, read_set(frame), "exact-test", []) == len(rows)
     with pg.connect() as conn, conn.cursor() as cur:
         cur.execute(f"select {', '.join(COLUMNS)} from batch_recommendations order by 1, 2")
         assert cur.fetchall() == rows
         cur.execute("delete from batch_recommendations")
+
+
+def test_an_empty_set_replaces_the_old_one(spark, pg):
+    replace_recommendations(pg, recommendations("v1"), "empty-test", [])
+    frame = spark.createDataFrame([], "user_id long, rank int, movie_id long, score double,"
+                                  " model_version string, generated_at timestamp")  # fmt: skip
+    assert replace_recommendations(pg, read_set(frame), "empty-test", []) == 0
+    with pg.connect() as conn, conn.cursor() as cur:
+        cur.execute("select count(*) from batch_recommendations")
+        assert cur.fetchone() == (0,)

@@ -8,20 +8,23 @@ set until the commit and the new one after it: never a mix, never an empty
 table. They wait only from the swap to the commit (milliseconds: the rows are
 loaded before it); PostgreSQL looks the name up again after the wait, so
 they then read the new table. Each row is written once. Spark's Python
-workers format the rows as CSV, an Arrow batch at a time, one table file after
-another (so the driver holds one file's text, not the set); the driver only
-passes the text on.
+workers format the columns that vary per row as CSV, an Arrow batch at a
+time, the next table file while the current one loads (so the driver holds
+at most two files' text, not the set); the driver only passes the text on.
+The model version and generation time every row shares are sent once, as the
+loading table's column defaults.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
 
 from movie_recs.db.copy import copy_lines
 from movie_recs.db.metrics import replace_run_metrics
@@ -34,7 +37,8 @@ from movie_recs.services.postgres import PgSettings
 
 TABLE = "batch_recommendations"
 NEXT = "batch_recommendations_next"
-COLUMNS = ["user_id", "rank", "movie_id", "score", "model_version", "generated_at"]
+PER_ROW = ["user_id", "rank", "movie_id", "score"]
+COLUMNS = [*PER_ROW, "model_version", "generated_at"]
 # the constraints' names on the live table, given back to them after the swap
 KEYS = {"pkey": "primary key (user_id, rank)", "user_id_movie_id_key": "unique (user_id, movie_id)"}
 
@@ -54,48 +58,60 @@ def _metric_rows(ctx: RunContext, metrics: dict[str, float]):
         )
 
 
+@dataclass(frozen=True)
+class RecommendationSet:
+    """A set as publish loads it: what varies per row as CSV text of PER_ROW, and
+    what every row shares (the export gate checks it is one value per set)."""
+
+    csv: Iterable[str]
+    model_version: str | None  # None: an empty set
+    generated_at: str | None  # ISO text with its UTC offset
+
+
+def read_set(frame: DataFrame) -> RecommendationSet:
+    """The set of a frame of COLUMNS, its rows formatted as they are read."""
+    shared = frame.select(
+        "model_version", F.date_format("generated_at", "yyyy-MM-dd HH:mm:ss.SSSSSSXXX")
+    ).first()
+    return RecommendationSet(csv_chunks(frame.select(*PER_ROW)), *(shared or (None, None)))
+
+
 def csv_chunks(frame: DataFrame) -> Iterator[str]:
-    """The frame's rows as CSV text without a header, a chunk per Arrow batch."""
+    """The frame's rows as CSV text without a header, a chunk per Arrow batch; Spark
+    formats the next table file while the current one is loaded."""
     run_python_workers_on_this_interpreter(frame.sparkSession)
 
     def to_csv(batches):
         for batch in batches:
             sink = pa.BufferOutputStream()
-            pa_csv.write_csv(
-                zoned_times_as_text(batch), sink, pa_csv.WriteOptions(include_header=False)
-            )
+            pa_csv.write_csv(batch, sink, pa_csv.WriteOptions(include_header=False))
             yield pa.RecordBatch.from_pydict({"csv": [sink.getvalue().to_pybytes().decode()]})
 
-    return (row.csv for row in frame.mapInArrow(to_csv, "csv string").toLocalIterator())
-
-
-def zoned_times_as_text(batch: pa.RecordBatch) -> pa.RecordBatch:
-    """Zoned timestamps as UTC text ("2026-03-01 23:59:58.123456Z", as Arrow's CSV
-    writer would put them): formatted without the zone lookup, which made them
-    20 times slower than every other column together."""
-    columns = []
-    for column in batch.columns:
-        if pa.types.is_timestamp(column.type) and column.type.tz:
-            utc = pc.cast(column.cast(pa.timestamp(column.type.unit)), pa.string())
-            column = pc.binary_join_element_wise(utc, "Z", "")
-        columns.append(column)
-    return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
+    chunks = frame.mapInArrow(to_csv, "csv string").toLocalIterator(prefetchPartitions=True)
+    return (row.csv for row in chunks)
 
 
 def replace_recommendations(
-    pg: PgSettings, csv: Iterable[str], run_id: str, metric_rows: list[tuple]
+    pg: PgSettings, recommendations: RecommendationSet, run_id: str, metric_rows: list[tuple]
 ) -> int:
-    """Swap in a new `batch_recommendations` set (CSV text of COLUMNS) and the run's
-    metrics in one transaction."""
+    """Swap in a new `batch_recommendations` set and the run's metrics in one
+    transaction."""
     conn = pg.connect()
     try:
         with conn, conn.cursor() as cur:
             cur.execute(
                 f"create table {NEXT} (like {TABLE} including defaults including constraints)"
             )
-            n_rows = copy_lines(cur, NEXT, COLUMNS, csv, csv=True)
+            # the shared values are filled in by PostgreSQL, not sent on every row
             cur.execute(
-                f"alter table {NEXT} "
+                f"alter table {NEXT} alter column model_version set default %s,"
+                " alter column generated_at set default %s::timestamptz",
+                (recommendations.model_version, recommendations.generated_at),
+            )
+            n_rows = copy_lines(cur, NEXT, PER_ROW, recommendations.csv, csv=True)
+            cur.execute(  # as the live table has them (migration 0001: none)
+                f"alter table {NEXT} alter column model_version drop default,"
+                " alter column generated_at drop default, "
                 + ", ".join(f"add constraint {NEXT}_{name} {key}" for name, key in KEYS.items())
             )
             fault_point("publish.before_commit")
@@ -120,6 +136,6 @@ def run(ctx: RunContext) -> TaskResult:
         if isinstance(v, int | float) and k != "recommendations_version"
     }
     n_rows = replace_recommendations(
-        ctx.pg, csv_chunks(frame.select(*COLUMNS)), ctx.run_id, list(_metric_rows(ctx, metrics))
+        ctx.pg, read_set(frame), ctx.run_id, list(_metric_rows(ctx, metrics))
     )
     return TaskResult(rows_in=n_rows, rows_out=n_rows)
