@@ -11,7 +11,10 @@ import pytest
 
 from movie_recs.pipeline.tasks.publish import (
     COLUMNS,
+    SPLIT_BYTES,
+    SPLIT_KEY,
     RecommendationSet,
+    csv_chunks,
     read_set,
     replace_recommendations,
 )
@@ -132,3 +135,10 @@ def test_an_empty_set_replaces_the_old_one(spark, pg):
     with pg.connect() as conn, conn.cursor() as cur:
         cur.execute("select count(*) from batch_recommendations")
         assert cur.fetchone() == (0,)
+
+
+def test_formatting_leaves_the_sessions_split_size_as_it_was(spark):
+    before = spark.conf.get(SPLIT_KEY)
+    assert before != str(SPLIT_BYTES)
+    assert "".join(csv_chunks(spark.range(1, 4).toDF("n"))) == "1\n2\n3\n"
+    assert spark.conf.get(SPLIT_KEY) == before

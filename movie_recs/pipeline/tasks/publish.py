@@ -9,8 +9,8 @@ table. They wait only from the swap to the commit (milliseconds: the rows are
 loaded before it); PostgreSQL looks the name up again after the wait, so
 they then read the new table. Each row is written once. Spark's Python
 workers format the columns that vary per row as CSV, an Arrow batch at a
-time, the next table file while the current one loads (so the driver holds
-at most two files' text, not the set); the driver only passes the text on.
+time, the next read split while the current one loads (so the driver holds
+at most two splits' text, not the set); the driver only passes the text on.
 The model version and generation time every row shares are sent once, as the
 loading table's column defaults.
 """
@@ -39,6 +39,10 @@ TABLE = "batch_recommendations"
 NEXT = "batch_recommendations_next"
 PER_ROW = ["user_id", "rank", "movie_id", "score"]
 COLUMNS = [*PER_ROW, "model_version", "generated_at"]
+# Parquet bytes per read split (about 2 million rows, 60 MB of CSV text): the
+# driver holds the text of two splits at most. A split is at least one of the
+# table's Parquet row groups (up to 128 MB each).
+SPLIT_KEY, SPLIT_BYTES = "spark.sql.files.maxPartitionBytes", 16 << 20
 # the constraints' names on the live table, given back to them after the swap
 KEYS = {"pkey": "primary key (user_id, rank)", "user_id_movie_id_key": "unique (user_id, movie_id)"}
 
@@ -77,9 +81,11 @@ def read_set(frame: DataFrame) -> RecommendationSet:
 
 
 def csv_chunks(frame: DataFrame) -> Iterator[str]:
-    """The frame's rows as CSV text without a header, a chunk per Arrow batch; Spark
-    formats the next table file while the current one is loaded."""
-    run_python_workers_on_this_interpreter(frame.sparkSession)
+    """The frame's rows as CSV text without a header, a chunk per Arrow batch. Spark
+    reads the table in splits of at most SPLIT_BYTES and formats the next split
+    while the driver passes on the current one."""
+    spark = frame.sparkSession
+    run_python_workers_on_this_interpreter(spark)
 
     def to_csv(batches):
         for batch in batches:
@@ -87,7 +93,14 @@ def csv_chunks(frame: DataFrame) -> Iterator[str]:
             pa_csv.write_csv(batch, sink, pa_csv.WriteOptions(include_header=False))
             yield pa.RecordBatch.from_pydict({"csv": [sink.getvalue().to_pybytes().decode()]})
 
-    chunks = frame.mapInArrow(to_csv, "csv string").toLocalIterator(prefetchPartitions=True)
+    # the splits are fixed when the iterator starts; Spark's default packs a
+    # small table into one split per core, which the driver would then hold
+    default_split = spark.conf.get(SPLIT_KEY)
+    spark.conf.set(SPLIT_KEY, str(SPLIT_BYTES))
+    try:
+        chunks = frame.mapInArrow(to_csv, "csv string").toLocalIterator(prefetchPartitions=True)
+    finally:
+        spark.conf.set(SPLIT_KEY, default_split)
     return (row.csv for row in chunks)
 
 
