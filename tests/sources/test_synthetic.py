@@ -67,3 +67,16 @@ def test_chunks_continue_ids(n_events):
     chunks = list(events_frames(spec, END))
     assert [len(c) for c in chunks] == [CHUNK, 5]
     assert chunks[1]["event_id"].iloc[0] == CHUNK + 1
+
+
+def test_users_come_back_on_a_few_days_as_in_movielens():
+    """On any one day a minority of the month's users is active (MovieLens: about
+    15 %), and each user's events fall on the user's own days, in time order."""
+    frame = events()
+    day = frame["event_ts"].dt.floor("D")
+    daily_share = frame.groupby(day)["user_id"].nunique() / frame["user_id"].nunique()
+    assert daily_share.between(0.05, 0.3).all()
+    days_per_user = frame.groupby("user_id")["event_ts"].agg(lambda ts: ts.dt.floor("D").nunique())
+    assert days_per_user.median() < SPEC.days / 4
+    assert days_per_user.max() > days_per_user.median()  # the most active come back more often
+    assert frame["event_ts"].is_monotonic_increasing
