@@ -28,7 +28,7 @@ from movie_recs.settings import PROJECT_ROOT, state_dir
 EVALUATION_SECONDS = (
     BARE_SESSION
     + r"""
-from movie_recs.model.als import read_model_metrics
+from movie_recs.model.records import read_model_metrics
 print(read_model_metrics(spark, f"{lake}/models/manual")["evaluation_seconds"])
 """
 )

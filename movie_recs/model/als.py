@@ -6,12 +6,11 @@ so that the same code is testable and benchmarkable outside dbt.
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 from pyspark.ml.recommendation import ALS, ALSModel
 from pyspark.sql import DataFrame, SparkSession
@@ -27,7 +26,9 @@ from movie_recs.model.evaluation import (
     split_pairs,
 )
 from movie_recs.model.fold_in import fold_in_users
+from movie_recs.model.records import ModelRecord, read_model_record, save_model_record
 from movie_recs.model.top_k import DEFAULT_BLOCK_USERS, Factors, top_k_unseen
+from movie_recs.model.unchanged_users import kept_lists, save_user_row_hashes, user_row_hashes
 
 INT_MAX = 2**31 - 1
 
@@ -165,40 +166,53 @@ def train_and_recommend(
     spec: EvalSpec,
     model_dir: str,
     base_model_dir: str | None = None,
+    previous: DataFrame | None = None,
 ) -> tuple[DataFrame, dict]:
     """The top k per active user, and the run's metrics, saved with its model.
 
     A full night evaluates on a held-out split, refits on everything and saves
     the model. An incremental night (`base_model_dir`, a full night's model
     with the same parameters) folds tonight's users into that model's item
-    factors instead, and that model's evaluation stands for tonight's.
+    factors instead, and that model's evaluation stands for tonight's; users
+    whose matrix rows are unchanged keep their lists from `previous`, last
+    night's recommendations (movie_recs.model.unchanged_users).
     """
     scores = checked_matrix(scores).cache()
     n_pairs = scores.count()
     if n_pairs == 0:
         raise ValueError("the user-movie matrix is empty: nothing to train on")
     users = active_users.select(F.col("user_id").cast("int").alias("user_id")).distinct()
+    rows = user_row_hashes(scores).cache()
     base = read_model_record(spark, base_model_dir) if base_model_dir else None
+    kept = None
     if base is not None and _same_model(base.params, params):
+        kept = kept_lists(
+            previous, rows, users,
+            model_dir=model_dir, base_model_dir=base_model_dir, top_k=params.top_k,
+        )  # fmt: skip
+        if kept is not None:
+            users = users.join(kept.select("user_id").distinct(), "user_id", "left_anti").cache()
         factors, metrics = _fold_in(scores, users, params, base_model_dir, base.metrics)
+        metrics["rescored_users"] = float(users.count())
     else:
         factors, metrics = _full_fit(scores, params, spec, model_dir)
         base_model_dir = None
     recommendations = top_k_unseen(factors, scores, users, params.top_k, params.block_users)
+    if kept is not None:
+        recommendations = recommendations.unionByName(kept)
 
     n_movies = scores.select("movie_id").distinct().count()
     metrics |= {
         "matrix_pairs": float(n_pairs),
-        "matrix_users": float(scores.select("user_id").distinct().count()),
+        "matrix_users": float(rows.count()),
         "matrix_movies": float(n_movies),
     }
     metrics = {
         k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in metrics.items()
     }
+    save_user_row_hashes(rows, model_dir)
     described = asdict(params) | {"eval": asdict(spec), "base_model_dir": base_model_dir}
-    spark.createDataFrame(
-        [(json.dumps(described), json.dumps(metrics))], "params string, metrics string"
-    ).write.format("delta").mode("overwrite").save(f"{model_dir}/metrics")
+    save_model_record(spark, model_dir, ModelRecord(described, metrics))
     return recommendations, metrics
 
 
@@ -244,19 +258,3 @@ def _fold_in(
         if not k.startswith("matrix_") and k != "evaluation_seconds"
     }
     return Factors(user_factors, items), metrics | {"folded_in": 1.0}
-
-
-class ModelRecord(NamedTuple):
-    """What a run saved beside its model: the parameters and the metrics."""
-
-    params: dict
-    metrics: dict
-
-
-def read_model_record(spark: SparkSession, model_dir: str) -> ModelRecord:
-    row = spark.read.format("delta").load(f"{model_dir}/metrics").first()
-    return ModelRecord(json.loads(row["params"]), json.loads(row["metrics"]))
-
-
-def read_model_metrics(spark: SparkSession, model_dir: str) -> dict:
-    return read_model_record(spark, model_dir).metrics

@@ -479,6 +479,8 @@ def test_a_night_between_full_refits_folds_in_to_the_last_full_fit(cli, checks, 
     # the full fit's held-out evaluation stands for the night; nothing was refitted
     assert train["ndcg_at_10"] == checks.metrics(RUN3)["ndcg_at_10"]
     assert "evaluation_seconds" not in train
+    # users whose matrix rows are as last night's keep last night's lists
+    assert train["rescored_users"] < train["matrix_users"]
     version4 = checks.assert_recommendations_complete()
     assert version4.startswith(f"als-{DAY4:%Y%m%d}-")
     assert not Path(f"{lake_root}/models/{version4}/als").exists()

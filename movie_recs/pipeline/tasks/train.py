@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from movie_recs.dbt import WITHOUT_UNIT_TESTS, run_dbt
 from movie_recs.lake.spark import lake_root
-from movie_recs.model.als import read_model_metrics
+from movie_recs.model.records import read_model_metrics
 from movie_recs.pipeline.context import RunContext, TaskResult
 from movie_recs.pipeline.runs import last_published_full_fit
 

@@ -39,10 +39,14 @@ def model(dbt, session):
     models = f"{lake_root(session)}/models"
     # set by the nightly on the nights between full refits (als_refit_every_days)
     base_model = run_vars["als_base_model"]
+    # last night's lists, read before this model's output replaces them
+    this = str(dbt.this)
+    previous = session.table(this) if session.catalog.tableExists(this) else None
 
     recommendations, _ = train_and_recommend(
         session, scores, active_users, params, spec, f"{models}/{model_version}",
         base_model_dir=f"{models}/{base_model}" if base_model else None,
+        previous=previous,
     )  # fmt: skip
     return recommendations.select(
         F.col("user_id").cast("bigint").alias("user_id"),

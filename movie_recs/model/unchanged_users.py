@@ -1,0 +1,82 @@
+"""Lists an incremental night keeps: the users whose matrix rows did not change.
+
+On a night that folds into a full fit's item factors, a user's factors come
+from the user's own matrix row alone (movie_recs.model.fold_in), and the
+user's top k from those factors, the same item factors and the same row (what
+the user has seen). So when last night used the same item factors and the
+user's row is the same as last night's, last night's list is what re-scoring
+the user would give (up to float rounding: after a full fit the users'
+factors are MLlib's), and the night re-scores only the others. Each night
+saves a hash of every user's row beside its model (`user_rows`) for the next
+night to compare with.
+"""
+
+from __future__ import annotations
+
+import posixpath
+
+from delta.tables import DeltaTable
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from movie_recs.model.records import read_model_record
+from movie_recs.model.top_k import OUTPUT_SCHEMA
+
+USER_ROWS = "user_rows"
+
+
+def user_row_hashes(scores: DataFrame) -> DataFrame:
+    """(user_id, row_hash): one hash of each user's (movie, score) pairs.
+    Order-independent: a user has at most one pair per movie, and the XOR of
+    their 64-bit hashes changes with any pair added, removed or re-scored."""
+    return scores.groupBy("user_id").agg(
+        F.bit_xor(F.xxhash64("movie_id", "score")).alias("row_hash"),
+        F.count("*").alias("n_pairs"),
+    )
+
+
+def save_user_row_hashes(rows: DataFrame, model_dir: str) -> None:
+    rows.write.format("delta").mode("overwrite").save(f"{model_dir}/{USER_ROWS}")
+
+
+def kept_lists(
+    previous: DataFrame | None,
+    rows: DataFrame,
+    users: DataFrame,
+    *,
+    model_dir: str,
+    base_model_dir: str,
+    top_k: int,
+) -> DataFrame | None:
+    """Last night's (user_id, rank, movie_id, score) rows for tonight's `users`
+    whose row hash is last night's, or None when last night's lists cannot
+    stand for tonight's: none exist, they came from other item factors or
+    another k, they are tonight's own earlier attempt, or their model saved
+    no row hashes.
+
+    `previous` is the recommendations table as last night left it, with its
+    model_version; `rows` are tonight's row hashes.
+    """
+    if previous is None:
+        return None
+    first = previous.select("model_version").first()
+    if first is None:
+        return None
+    previous_dir = f"{posixpath.dirname(model_dir)}/{first['model_version']}"
+    spark = previous.sparkSession
+    if previous_dir == model_dir or not DeltaTable.isDeltaTable(
+        spark, f"{previous_dir}/{USER_ROWS}"
+    ):
+        return None
+    params = read_model_record(spark, previous_dir).params
+    folded_into = params.get("base_model_dir") or previous_dir
+    if folded_into != base_model_dir or params.get("top_k") != top_k:
+        return None
+    previous_rows = spark.read.format("delta").load(f"{previous_dir}/{USER_ROWS}")
+    unchanged = rows.join(previous_rows, ["user_id", "row_hash", "n_pairs"]).join(users, "user_id")
+    columns = [F.col(name).cast(kind) for name, kind in _schema_columns(OUTPUT_SCHEMA)]
+    return previous.join(unchanged.select("user_id"), "user_id").select(*columns)
+
+
+def _schema_columns(schema: str) -> list[tuple[str, str]]:
+    return [tuple(part.split()) for part in schema.split(",")]

@@ -1,0 +1,118 @@
+"""An incremental night re-scores only the users whose matrix rows changed;
+the others keep last night's lists, which are what re-scoring them gives."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime
+
+import numpy as np
+import pytest
+from pyspark.sql import functions as F
+
+from movie_recs.model.als import AlsParams, train_and_recommend
+from movie_recs.model.evaluation import EvalSpec
+
+N_USERS, N_MOVIES = 30, 80
+PARAMS, SPEC = AlsParams(rank=4, max_iter=4, top_k=10), EvalSpec()
+
+
+@pytest.fixture(scope="module")
+def matrix(random_ratings):
+    scores = random_ratings(N_USERS, N_MOVIES, share=0.3, seed=5)
+    return scores.withColumn("last_event_at", F.lit(datetime(2026, 1, 1)))
+
+
+@pytest.fixture(scope="module")
+def tonight(spark, matrix):
+    """Last night's matrix with: user 1 watched a new movie, user 2 re-rated
+    one, user 3 lost one (it left the window), user 31 is new, user 30 is no
+    longer active."""
+    first_of = {u: matrix.where(f"user_id = {u}").orderBy("movie_id").first() for u in (2, 3)}
+    unseen_by_1 = matrix.select("movie_id").subtract(matrix.where("user_id = 1").select("movie_id"))
+    changes = spark.createDataFrame(
+        [
+            (1, unseen_by_1.orderBy("movie_id").first()["movie_id"], 5.0),
+            (2, first_of[2]["movie_id"], 6.0 - first_of[2]["score"]),
+            (31, 1, 4.0),
+            (31, 2, 2.0),
+        ],
+        "user_id int, movie_id int, score float",
+    ).withColumn("last_event_at", F.lit(datetime(2026, 1, 2)))
+    kept = matrix.join(
+        changes.select("user_id", "movie_id"), ["user_id", "movie_id"], "left_anti"
+    ).where(f"not (user_id = 3 and movie_id = {first_of[3]['movie_id']}) and user_id != 30")
+    return kept.unionByName(changes).cache()
+
+
+def night(spark, tmp_path, name, scores, base=None, previous=None):
+    """One night's lists (with its model version, as the recommendations table
+    holds them) and metrics."""
+    recs, metrics = train_and_recommend(
+        spark, scores, scores.select("user_id"), PARAMS, SPEC, str(tmp_path / name),
+        base_model_dir=str(tmp_path / base) if base else None, previous=previous,
+    )  # fmt: skip
+    table = str(tmp_path / f"{name}_recommendations")
+    recs.withColumn("model_version", F.lit(name)).write.format("delta").save(table)
+    return spark.read.format("delta").load(table), metrics
+
+
+def lists(recs) -> dict[int, list[tuple[int, float]]]:
+    by_user: dict[int, list] = {}
+    for row in recs.orderBy("user_id", "rank").collect():
+        by_user.setdefault(row["user_id"], []).append((row["movie_id"], row["score"]))
+    return by_user
+
+
+@pytest.fixture(scope="module")
+def nights(spark, matrix, tonight, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("nights")
+    full, _ = night(spark, tmp, "full", matrix)
+    kept, kept_metrics = night(spark, tmp, "kept", tonight, base="full", previous=full)
+    everyone, everyone_metrics = night(spark, tmp, "everyone", tonight, base="full")
+    return tmp, full, (kept, kept_metrics), (everyone, everyone_metrics)
+
+
+def test_only_changed_and_new_users_are_rescored(nights):
+    _, full, (kept, metrics), (_, everyone_metrics) = nights
+    assert metrics["rescored_users"] == 4  # users 1, 2, 3 and 31
+    assert everyone_metrics["rescored_users"] == N_USERS  # 29 of last night's + 31
+    last, tonight_kept = lists(full), lists(kept)
+    assert 30 not in tonight_kept and 31 in tonight_kept
+    for user in range(4, 30):
+        assert tonight_kept[user] == last[user]  # carried over as they were
+    for user in (1, 2, 3):
+        assert tonight_kept[user] != last[user]
+
+
+def test_kept_lists_are_what_rescoring_everyone_gives(nights):
+    _, _, (kept, _), (everyone, _) = nights
+    tonight_kept, rescored = lists(kept), lists(everyone)
+    assert tonight_kept.keys() == rescored.keys()
+    for user, ranked in rescored.items():
+        assert [m for m, _ in tonight_kept[user]] == [m for m, _ in ranked], user
+        # last night's users came from MLlib's fit, tonight's from the fold-in
+        np.testing.assert_allclose(
+            [s for _, s in tonight_kept[user]], [s for _, s in ranked], rtol=1e-3, atol=1e-4
+        )
+
+
+def test_a_night_after_a_fold_in_night_keeps_its_lists_too(spark, tonight, nights):
+    tmp, _, (kept, _), _ = nights
+    again, metrics = night(spark, tmp, "again", tonight, base="full", previous=kept)
+    assert metrics["rescored_users"] == 0
+    assert lists(again) == lists(kept)
+
+
+def test_lists_from_other_item_factors_or_without_row_hashes_are_not_kept(
+    spark, matrix, tonight, nights
+):
+    tmp, full, _, _ = nights
+    # another full fit's item factors: last night's lists do not apply
+    night(spark, tmp, "other_full", matrix.where("user_id != 7"))
+    _, metrics = night(spark, tmp, "other_base", tonight, base="other_full", previous=full)
+    assert metrics["rescored_users"] == N_USERS
+    # a model saved before nights hashed their rows
+    shutil.rmtree(tmp / "full" / "user_rows")
+    _, metrics = night(spark, tmp, "no_hashes", tonight, base="full", previous=full)
+    assert metrics["rescored_users"] == N_USERS
