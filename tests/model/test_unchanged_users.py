@@ -3,7 +3,6 @@ the others keep last night's lists, which are what re-scoring them gives."""
 
 from __future__ import annotations
 
-import shutil
 from datetime import datetime
 
 import numpy as np
@@ -113,6 +112,10 @@ def test_lists_from_other_item_factors_or_without_row_hashes_are_not_kept(
     _, metrics = night(spark, tmp, "other_base", tonight, base="other_full", previous=full)
     assert metrics["rescored_users"] == N_USERS
     # a model saved before nights hashed their rows
-    shutil.rmtree(tmp / "full" / "user_rows")
-    _, metrics = night(spark, tmp, "no_hashes", tonight, base="full", previous=full)
+    hashes = tmp / "full" / "user_rows"
+    hashes.rename(tmp / "put_aside")
+    try:
+        _, metrics = night(spark, tmp, "no_hashes", tonight, base="full", previous=full)
+    finally:
+        (tmp / "put_aside").rename(hashes)
     assert metrics["rescored_users"] == N_USERS
