@@ -20,13 +20,12 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from movie_recs.model.records import read_model_record
-from movie_recs.model.top_k import OUTPUT_SCHEMA
 
 USER_ROWS = "user_rows"
 
 
 def user_row_hashes(scores: DataFrame) -> DataFrame:
-    """(user_id, row_hash): one hash of each user's (movie, score) pairs.
+    """(user_id, row_hash, n_pairs): one hash of each user's (movie, score) pairs.
     Order-independent: a user has at most one pair per movie, and the XOR of
     their 64-bit hashes changes with any pair added, removed or re-scored."""
     return scores.groupBy("user_id").agg(
@@ -74,9 +73,10 @@ def kept_lists(
         return None
     previous_rows = spark.read.format("delta").load(f"{previous_dir}/{USER_ROWS}")
     unchanged = rows.join(previous_rows, ["user_id", "row_hash", "n_pairs"]).join(users, "user_id")
-    columns = [F.col(name).cast(kind) for name, kind in _schema_columns(OUTPUT_SCHEMA)]
-    return previous.join(unchanged.select("user_id"), "user_id").select(*columns)
-
-
-def _schema_columns(schema: str) -> list[tuple[str, str]]:
-    return [tuple(part.split()) for part in schema.split(",")]
+    # the types of movie_recs.model.top_k's rows, which tonight's re-scored users get
+    return previous.join(unchanged.select("user_id"), "user_id").select(
+        F.col("user_id").cast("int"),
+        F.col("rank").cast("int"),
+        F.col("movie_id").cast("int"),
+        F.col("score").cast("float"),
+    )
