@@ -32,7 +32,7 @@ def tonight(spark, matrix):
     changes = spark.createDataFrame(
         [
             (1, unseen_by_1.orderBy("movie_id").first()["movie_id"], 5.0),
-            (2, first_of[2]["movie_id"], 6.0 - first_of[2]["score"]),
+            (2, first_of[2]["movie_id"], first_of[2]["score"] % 5 + 1),  # another of 1..5
             (31, 1, 4.0),
             (31, 2, 2.0),
         ],
