@@ -66,10 +66,11 @@ class AlsParams:
         )
 
 
-def checked_matrix(scores: DataFrame) -> DataFrame:
-    """MLlib ALS takes int ids: refuse ids outside the int range instead of wrapping."""
-    bounds = scores.agg(
-        F.min("user_id"), F.max("user_id"), F.min("movie_id"), F.max("movie_id")
+def checked_matrix(scores: DataFrame) -> tuple[DataFrame, int]:
+    """The matrix with int ids, and its number of pairs. MLlib ALS takes int
+    ids: refuse ids outside the int range instead of wrapping."""
+    n_pairs, *bounds = scores.agg(
+        F.count("*"), F.min("user_id"), F.max("user_id"), F.min("movie_id"), F.max("movie_id")
     ).first()
     if any(v is not None and (v < 0 or v > INT_MAX) for v in bounds):
         raise ValueError(f"user/movie ids must lie in [0, {INT_MAX}] for ALS, got {bounds}")
@@ -78,7 +79,7 @@ def checked_matrix(scores: DataFrame) -> DataFrame:
         F.col("movie_id").cast("int").alias("movie_id"),
         F.col("score").cast("float").alias("score"),
         "last_event_at",
-    )
+    ), n_pairs
 
 
 def _fit(params: AlsParams, ratings: DataFrame) -> ALSModel:
@@ -177,21 +178,28 @@ def train_and_recommend(
     whose matrix rows are unchanged keep their lists from `previous`, last
     night's recommendations (movie_recs.model.unchanged_users).
     """
-    scores = checked_matrix(scores).cache()
-    n_pairs = scores.count()
+    matrix, n_pairs = checked_matrix(scores)
     if n_pairs == 0:
         raise ValueError("the user-movie matrix is empty: nothing to train on")
     users = active_users.select(F.col("user_id").cast("int").alias("user_id")).distinct()
-    rows = user_row_hashes(scores).cache()
     base = read_model_record(spark, base_model_dir) if base_model_dir else None
+    folding_in = base is not None and _same_model(base.params, params)
+    # a full fit's evaluation and fit pass over the whole matrix many times; a
+    # fold-in night caches only the re-scored users' pairs (below)
+    scores = matrix if folding_in else matrix.cache()
+    rows = user_row_hashes(scores).cache()
     kept = None
-    if base is not None and _same_model(base.params, params):
+    if folding_in:
         kept = kept_lists(
             previous, rows, users,
             model_dir=model_dir, base_model_dir=base_model_dir, top_k=params.top_k,
         )  # fmt: skip
         if kept is not None:
-            users = users.join(kept.select("user_id").distinct(), "user_id", "left_anti").cache()
+            users = users.join(kept.select("user_id").distinct(), "user_id", "left_anti")
+        users = users.cache()
+        # folding in and ranking need only the re-scored users' pairs: on most
+        # nights a small share of the matrix
+        scores = scores.select("user_id", "movie_id", "score").join(users, "user_id").cache()
         factors, metrics = _fold_in(scores, users, params, base_model_dir, base.metrics)
         metrics["rescored_users"] = float(users.count())
     else:
@@ -201,7 +209,7 @@ def train_and_recommend(
     if kept is not None:
         recommendations = recommendations.unionByName(kept)
 
-    n_movies = scores.select("movie_id").distinct().count()
+    n_movies = matrix.select("movie_id").distinct().count()
     metrics |= {
         "matrix_pairs": float(n_pairs),
         "matrix_users": float(rows.count()),

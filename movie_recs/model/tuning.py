@@ -57,7 +57,7 @@ def tune(
 ) -> pd.DataFrame:
     """One row per baseline and per combination, best NDCG@10 first."""
     candidates = combinations(base, grid)
-    scores = checked_matrix(matrix).cache()
+    scores = checked_matrix(matrix)[0].cache()
     train, test = (part.cache() for part in split_pairs(scores, spec))
     users = evaluation_users(train, test, spec).cache()
     baselines = baseline_metrics(train, test, users, spec)

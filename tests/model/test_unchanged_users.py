@@ -84,6 +84,18 @@ def test_only_changed_and_new_users_are_rescored(nights):
         assert tonight_kept[user] != last[user]
 
 
+def test_the_matrix_metrics_describe_the_whole_matrix(tonight, nights):
+    """A night that re-scores 4 users still reports tonight's whole matrix."""
+    _, _, (_, metrics), (_, everyone_metrics) = nights
+    whole = {
+        "matrix_pairs": tonight.count(),
+        "matrix_users": tonight.select("user_id").distinct().count(),
+        "matrix_movies": tonight.select("movie_id").distinct().count(),
+    }
+    assert {name: metrics[name] for name in whole} == whole
+    assert {name: everyone_metrics[name] for name in whole} == whole
+
+
 def test_kept_lists_are_what_rescoring_everyone_gives(nights):
     _, _, (kept, _), (everyone, _) = nights
     tonight_kept, rescored = lists(kept), lists(everyone)
