@@ -62,11 +62,16 @@ def test_users_have_tastes():
 
 
 @pytest.mark.parametrize("n_events", [CHUNK + 5])
-def test_chunks_continue_ids(n_events):
+def test_ids_run_in_time_order_across_chunks(n_events):
+    """As a serial column's would: every chunk spans the window, yet the ids of
+    all chunks together are 1..events in time order."""
     spec = DemoSpec(users=50, movies=40, days=2, events=n_events, seed=1)
     chunks = list(events_frames(spec, END))
     assert [len(c) for c in chunks] == [CHUNK, 5]
-    assert chunks[1]["event_id"].iloc[0] == CHUNK + 1
+    assert chunks[1]["event_ts"].min() < chunks[0]["event_ts"].max()
+    by_id = pd.concat(chunks).sort_values("event_id")
+    assert by_id["event_id"].tolist() == list(range(1, n_events + 1))
+    assert by_id["event_ts"].is_monotonic_increasing
 
 
 def test_users_come_back_on_a_few_days_as_in_movielens():
