@@ -1,6 +1,9 @@
 {#
     Archived and recent events in the training window, each event once.
-    After the archive task an event can be in both inputs; the archived copy wins.
+    After the archive task an event can be in both inputs; the archived copy
+    wins. Only archived events from the lowest recent id up can be such a
+    copy, so only those are compared with the recent events: with ids from a
+    sequence that is the archive's last days, not all of it.
 #}
 with
 
@@ -16,43 +19,34 @@ recent as (
 
 ),
 
+possible_copies as (
+
+    select event_id
+    from archived
+    where event_id >= (select min(event_id) from recent)
+
+),
+
+recent_not_archived as (
+
+    select recent.*
+    from recent
+    left anti join possible_copies
+        on recent.event_id = possible_copies.event_id
+
+),
+
 unioned as (
 
-    select
-        *,
-        1 as source_priority
-    from archived
+    select * from archived
 
     union all
 
-    select
-        *,
-        2 as source_priority
-    from recent
+    select * from recent_not_archived
 
 ),
 
 in_window as (
-
-    select *
-    from unioned
-    where
-        event_at >= {{ as_of_timestamp() }}
-        - make_interval(0, 0, 0, {{ var('training_window_days') }})
-        and event_at < {{ as_of_timestamp() }}
-
-),
-
-ranked as (
-
-    select
-        *,
-        row_number() over (partition by event_id order by source_priority) as copy_rank
-    from in_window
-
-),
-
-deduplicated as (
 
     select
         event_id,
@@ -61,9 +55,12 @@ deduplicated as (
         event_type,
         rating,
         event_at
-    from ranked
-    where copy_rank = 1
+    from unioned
+    where
+        event_at >= {{ as_of_timestamp() }}
+        - make_interval(0, 0, 0, {{ var('training_window_days') }})
+        and event_at < {{ as_of_timestamp() }}
 
 )
 
-select * from deduplicated
+select * from in_window
