@@ -105,20 +105,16 @@ def _users_and_seconds(
     return users, days * 86_400 + rng.integers(0, 86_400, size=n)
 
 
-def _chunk_sizes(spec: DemoSpec) -> list[int]:
-    return [min(CHUNK, spec.events - offset) for offset in range(0, spec.events, CHUNK)]
-
-
 def events_frames(spec: DemoSpec, end: datetime) -> Iterator[pd.DataFrame]:
     """Events in [end - days, end), in chunks, with event ids 1..events in time
-    order, as a serial column's would be (the nightly's classification relies
-    on it to skip most of the archive, benchmark 5). Each chunk spans the whole
-    window, in time order."""
+    order, as a sequence's would be (the nightly then skips most of the archive
+    when it looks for copies of recent events, benchmark 5). Each chunk spans
+    the whole window, in time order."""
     truth = world(spec)
     tastes, traits = truth.tastes, truth.traits
     popularity_cdf = np.cumsum(truth.popularity / truth.popularity.sum())
     start = pd.Timestamp(end - timedelta(days=spec.days))
-    sizes = _chunk_sizes(spec)
+    sizes = [min(CHUNK, spec.events - offset) for offset in range(0, spec.events, CHUNK)]
     # first pass: how many events fall in each second, for ids in time order
     per_second = np.zeros(spec.days * 86_400, dtype=np.int64)
     for chunk_no, n in enumerate(sizes):
