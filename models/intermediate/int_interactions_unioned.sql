@@ -21,9 +21,9 @@ recent as (
 
 possible_copies as (
 
-    select event_id
+    select archived.event_id
     from archived
-    where event_id >= (select min(event_id) from recent)
+    where archived.event_id >= (select min(recent.event_id) from recent)
 
 ),
 
