@@ -1,19 +1,24 @@
-"""The same project on the `s3` target: Delta on s3a:// in the local S3 server.
+"""The same project on the `s3` and `cluster` targets: Delta on s3a:// in the local S3 server.
 
 Runs after the local story (file order) and replaces its inputs: demo data
-goes to the bucket's archive; the night meets the S3 server stopped for good
-(exit 2), then its rerun meets it restarted (retried) and publishes from the
-bucket; plain `dbt build --target s3` runs the Python models against it.
+goes to the bucket's archive; the night on `s3` meets the S3 server stopped
+for good (exit 2); its rerun, on a Spark standalone cluster (a master and two
+workers from the installed pyspark on loopback), meets the server restarted
+(retried) and publishes from the bucket, with the executors, not the driver,
+running the tasks; plain `dbt build --target s3` runs the Python models.
 """
 
 from __future__ import annotations
 
 import json
+import sys
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from movie_recs.services.s3 import LocalS3Proxy
+from movie_recs.services.spark_cluster import LocalSparkCluster
 
 GENERATED = 12_000
 DEMO = ["--users", "200", "--movies", "300", "--events", str(GENERATED), "--seed", "11"]
@@ -76,18 +81,41 @@ def test_s3_down_through_the_retries_exits_2(paused_run, s3, s3_env, s3_checks):
     assert s3_checks.published_set() == state["published_before"]
 
 
-def test_s3_restart_mid_archive_is_retried_and_the_rerun_completes(
-    paused_run, s3, s3_env, s3_checks, bad_events
+def tasks_per_executor(event_logs) -> Counter:
+    done: Counter = Counter()
+    # Spark 4 writes a folder per application: events_<n>_<app> files (and status files)
+    for path in event_logs.rglob("events_*"):
+        for line in path.read_text().splitlines():
+            event = json.loads(line)
+            if event["Event"] == "SparkListenerTaskEnd":
+                done[event["Task Info"]["Executor ID"]] += 1
+    return done
+
+
+def test_s3_restart_mid_archive_is_retried_and_the_rerun_completes_on_a_cluster(
+    paused_run, s3, s3_env, s3_checks, bad_events, tmp_path
 ):
-    run = paused_run(
-        "pause:archive.after_rejects",
-        *("nightly", "--target", "s3", "--run-date", str(DAY3)),
-        env={**s3_env, "MOVIE_RECS_RETRY_BACKOFF_S": "10"},
-    )
-    server = _stop_the_store_at_the_archive_write(run)
-    run.wait_for_log("the S3 object store unreachable, retry in")
-    server.start()
-    code, log = run.finish()
+    """The rerun, on the `cluster` target: same lake and catalogue, other compute."""
+    event_logs = tmp_path / "spark-events"
+    event_logs.mkdir()
+    with LocalSparkCluster(workers=2, cores=1, memory="2g") as cluster:
+        run = paused_run(
+            "pause:archive.after_rejects",
+            *("nightly", "--target", "cluster", "--run-date", str(DAY3)),
+            env={
+                **s3.env(),
+                "SPARK_MASTER": cluster.master_url,
+                "SPARK_EVENT_LOG_DIR": str(event_logs),
+                "PYSPARK_PYTHON": sys.executable,
+                "MOVIE_RECS_RETRY_BACKOFF_S": "10",
+            },
+        )
+        server = _stop_the_store_at_the_archive_write(run)
+        run.wait_for_log("the S3 object store unreachable, retry in")
+        server.start()
+        code, log = run.finish()
+        master = cluster.state()  # once: the app moves from active to completed
+        apps = master["completedapps"] + master["activeapps"]
     assert code == 0, log[-3000:]
     assert "resuming at task archive" in log
     assert s3.secret_key not in log
@@ -111,6 +139,12 @@ def test_s3_restart_mid_archive_is_retried_and_the_rerun_completes(
         )
     )
     assert reasons == {event_id: spec[-1] for event_id, spec in bad_events.items()}
+
+    # the application ran on the master, with both workers' executors
+    assert [app["name"] for app in apps] == ["movie-recs"]
+    per_executor = tasks_per_executor(event_logs)
+    assert "driver" not in per_executor
+    assert len(per_executor) >= 2 and all(n > 0 for n in per_executor.values())
 
 
 def test_plain_dbt_build_on_s3_runs_the_python_models(cli, s3, s3_env, s3_checks, tmp_path):
