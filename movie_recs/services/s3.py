@@ -23,11 +23,12 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from movie_recs.settings import S3PROXY_JARS_DIR, env_int, state_dir
+from movie_recs.settings import PROJECT_ROOT, S3PROXY_JARS_DIR, env_int, state_dir
 
 DEFAULT_PORT = 59000
 DEFAULT_BUCKET = "movie-recs"
 START_TIMEOUT_S = 60
+S3PROXY_LOGGING = PROJECT_ROOT / "setup" / "s3proxy" / "logback.xml"
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,9 @@ class S3Settings:
     secret_key: str
     bucket: str
     region: str = "us-east-1"
+    # Leave Hadoop's committer `_temporary/` folder behind (the MLlib model's
+    # writes): see LocalS3Proxy.settings.
+    skip_committer_cleanup: bool = False
 
     def env(self) -> dict[str, str]:
         return {
@@ -45,6 +49,7 @@ class S3Settings:
             "AWS_SECRET_ACCESS_KEY": self.secret_key,
             "AWS_DEFAULT_REGION": self.region,
             "S3_BUCKET": self.bucket,
+            "S3A_SKIP_COMMITTER_CLEANUP": str(self.skip_committer_cleanup).lower(),
         }
 
     def client(self):
@@ -82,6 +87,7 @@ def settings_from_env() -> S3Settings | None:
             secret_key=os.environ["AWS_SECRET_ACCESS_KEY"],
             bucket=os.environ.get("S3_BUCKET", DEFAULT_BUCKET),
             region=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+            skip_committer_cleanup=os.environ.get("S3A_SKIP_COMMITTER_CLEANUP") == "true",
         )
     except KeyError as missing:
         raise RuntimeError(f"AWS_ENDPOINT_URL is set but {missing.args[0]} is not") from None
@@ -120,6 +126,11 @@ class LocalS3Proxy:
             access_key=creds["access_key"],
             secret_key=creds["secret_key"],
             bucket=os.environ.get("S3_BUCKET", DEFAULT_BUCKET),
+            # The filesystem backend retries deleting a folder that is not
+            # empty for 10 s, and the committer's cleanup deletes `_temporary/0/`
+            # before what is under it: 10 s per write. Skipped, it leaves an
+            # empty `_temporary/0/` beside the files, which readers ignore.
+            skip_committer_cleanup=True,
         )
 
     def _write_properties(self, settings: S3Settings) -> None:
@@ -164,6 +175,7 @@ class LocalS3Proxy:
                 [
                     "java",
                     "-Xmx512m",
+                    f"-Dlogback.configurationFile={S3PROXY_LOGGING}",
                     "-cp",
                     f"{S3PROXY_JARS_DIR}/*",
                     "org.gaul.s3proxy.Main",

@@ -43,3 +43,14 @@ def test_endpoint_without_keys_is_a_clear_error(monkeypatch):
     monkeypatch.delenv("AWS_ACCESS_KEY_ID", raising=False)
     with pytest.raises(RuntimeError, match="AWS_ACCESS_KEY_ID is not"):
         settings_from_env()
+
+
+def test_only_the_local_server_skips_the_committers_cleanup(s3, monkeypatch):
+    """The local server's env carries the workaround to dbt's Spark; another endpoint's not."""
+    assert s3.env()["S3A_SKIP_COMMITTER_CLEANUP"] == "true"
+    for name, value in s3.env().items():
+        monkeypatch.setenv(name, value)
+    assert settings_from_env() == s3  # what a nightly started with that env sees
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://minio.internal:9000")
+    monkeypatch.delenv("S3A_SKIP_COMMITTER_CLEANUP")
+    assert settings_from_env().env()["S3A_SKIP_COMMITTER_CLEANUP"] == "false"
