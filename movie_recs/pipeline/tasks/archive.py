@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import numpy as np
 from pyspark.sql import functions as F
 
 from movie_recs.db.copy import copy_lines
@@ -39,18 +40,30 @@ def _record_rejects(ctx: RunContext, rejected) -> int:
     return record_rejects(ctx.pg, SOURCE_TABLE, ctx.run_id, (tuple(r) for r in rows))
 
 
+def id_ranges(ids: np.ndarray) -> np.ndarray:
+    """The runs of consecutive integers in `ids`, as (lowest, highest) rows:
+    together exactly the given ids. A night's moved ids are mostly a few long
+    runs (ids grow with time), so PostgreSQL deletes a few ranges instead of
+    joining a million ids."""
+    ids = np.unique(ids)
+    if not len(ids):
+        return np.empty((0, 2), dtype=np.int64)
+    breaks = np.flatnonzero(np.diff(ids) != 1)
+    return np.column_stack((ids[np.r_[0, breaks + 1]], ids[np.r_[breaks, len(ids) - 1]]))
+
+
 def _delete_from_postgres(ctx: RunContext, done) -> int:
     """Delete the given event ids (moved elsewhere) from rt_user_interactions."""
     # through Arrow: a night's ids are a few MB of longs (8 bytes each)
-    ids = done.select("event_id").toArrow().column(0).to_pylist()
+    ranges = id_ranges(done.select("event_id").toArrow().column(0).to_numpy())
     conn = ctx.pg.connect()
     try:
         with conn, conn.cursor() as cur:
-            cur.execute("create temporary table moved_ids (event_id bigint) on commit drop")
-            copy_lines(cur, "moved_ids", ["event_id"], (f"{i}\n" for i in ids))
+            cur.execute("create temporary table moved_ids (low bigint, high bigint) on commit drop")
+            copy_lines(cur, "moved_ids", ["low", "high"], (f"{a}\t{b}\n" for a, b in ranges))
             cur.execute(
                 "delete from rt_user_interactions as events using moved_ids"
-                " where events.event_id = moved_ids.event_id"
+                " where events.event_id between moved_ids.low and moved_ids.high"
             )
             return cur.rowcount
     finally:

@@ -1,0 +1,60 @@
+"""The archive task deletes exactly the moved event ids from PostgreSQL, as ranges."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from movie_recs.pipeline.tasks.archive import _delete_from_postgres, id_ranges
+
+# far above the ids the end-to-end tests' events use
+FIRST_ID = 9_100_000_001
+
+
+def _expand(ranges: np.ndarray) -> list[int]:
+    return [i for low, high in ranges for i in range(low, high + 1)]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_ranges_cover_exactly_the_ids(seed):
+    rng = np.random.default_rng(seed)
+    ids = rng.choice(np.arange(10_000, 12_000), size=1_500, replace=True)
+    ranges = id_ranges(ids)
+    assert _expand(ranges) == sorted(set(ids.tolist()))
+    # maximal runs: no two ranges touch, so no range could be merged with the next
+    assert all(ranges[1:, 0] > ranges[:-1, 1] + 1)
+
+
+def test_no_ids_no_ranges():
+    assert id_ranges(np.array([], dtype=np.int64)).shape == (0, 2)
+
+
+@pytest.fixture
+def events_table(pg):
+    conn = pg.connect()
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            "insert into rt_user_interactions (event_id, user_id, movie_id, event_type, event_ts)"
+            " select id, 1, 1, 'view', now() from generate_series(%s, %s) as id",
+            (FIRST_ID, FIRST_ID + 99),
+        )
+    yield conn
+    with conn, conn.cursor() as cur:
+        cur.execute("delete from rt_user_interactions where event_id >= %s", (FIRST_ID,))
+    conn.close()
+
+
+def test_only_the_moved_ids_are_deleted(events_table, spark, pg):
+    moved = [FIRST_ID + i for i in (*range(0, 40), 41, *range(50, 60), 99)]
+    done = spark.createDataFrame([(i,) for i in moved], "event_id long")
+
+    assert _delete_from_postgres(SimpleNamespace(pg=pg), done) == len(moved)
+    with events_table.cursor() as cur:
+        cur.execute(
+            "select event_id from rt_user_interactions where event_id >= %s order by 1",
+            (FIRST_ID,),
+        )
+        left = [row[0] for row in cur.fetchall()]
+    assert left == sorted(set(range(FIRST_ID, FIRST_ID + 100)) - set(moved))
