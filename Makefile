@@ -29,7 +29,7 @@ $(STAMPS)/spark-jars: setup/jars/pom.xml
 	    -DexcludeTransitive=true -Dmdep.stripVersion=true -DoutputDirectory=$(CURDIR)/.cache/jars
 	@touch $@
 
-# Spark's classes pre-parsed for every run's JVM (about 8 s of a small night).
+# Spark's classes pre-parsed for every run's JVM (about 10 s of a small night).
 $(STAMPS)/class-archive: $(STAMPS)/venv $(STAMPS)/spark-jars profiles/profiles.yml movie_recs/lake/class_archive.py
 	$(PY) -m movie_recs.lake.class_archive
 	@touch $@
