@@ -46,11 +46,10 @@ def events_table(pg):
     conn.close()
 
 
-def test_only_the_moved_ids_are_deleted(events_table, spark, pg):
+def test_only_the_moved_ids_are_deleted(events_table, pg):
     moved = [FIRST_ID + i for i in (*range(0, 40), 41, *range(50, 60), 99)]
-    done = spark.createDataFrame([(i,) for i in moved], "event_id long")
 
-    assert _delete_from_postgres(SimpleNamespace(pg=pg), done) == len(moved)
+    assert _delete_from_postgres(SimpleNamespace(pg=pg), np.array(moved)) == len(moved)
     with events_table.cursor() as cur:
         cur.execute(
             "select event_id from rt_user_interactions where event_id >= %s order by 1",

@@ -17,6 +17,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import numpy as np
+import pyarrow.compute as pc
 from pyspark.sql import functions as F
 
 from movie_recs.db.copy import copy_lines
@@ -52,10 +53,9 @@ def id_ranges(ids: np.ndarray) -> np.ndarray:
     return np.column_stack((ids[np.r_[0, breaks + 1]], ids[np.r_[breaks, len(ids) - 1]]))
 
 
-def _delete_from_postgres(ctx: RunContext, done) -> int:
+def _delete_from_postgres(ctx: RunContext, ids: np.ndarray) -> int:
     """Delete the given event ids (moved elsewhere) from rt_user_interactions."""
-    # through Arrow: a night's ids are a few MB of longs (8 bytes each)
-    ranges = id_ranges(done.select("event_id").toArrow().column(0).to_numpy())
+    ranges = id_ranges(ids)
     conn = ctx.pg.connect()
     try:
         with conn, conn.cursor() as cur:
@@ -74,9 +74,8 @@ def run(ctx: RunContext) -> TaskResult:
     spark = ctx.spark
     snapshot = spark.table(EVENTS_SNAPSHOT)
     rejected = snapshot.where(F.col("reject_reason").isNotNull())
-    old_usable = snapshot.where(
-        F.col("reject_reason").isNull() & (F.col("event_ts") < F.lit(ctx.archive_cutoff))
-    )
+    old = F.col("event_ts") < F.lit(ctx.archive_cutoff)
+    old_usable = snapshot.where(F.col("reject_reason").isNull() & old)
 
     n_rejected = _record_rejects(ctx, rejected)
     fault_point("archive.after_rejects")
@@ -87,14 +86,20 @@ def run(ctx: RunContext) -> TaskResult:
         source=table_version(spark, EVENTS_SNAPSHOT),
     )
     fault_point("archive.after_lake_write")
-    n_deleted = _delete_from_postgres(
-        ctx, rejected.select("event_id").union(old_usable.select("event_id"))
+    # Every id leaving PostgreSQL (the rejected and the old usable events) in
+    # one read of the snapshot, through Arrow: a night's ids are a few MB of
+    # longs; `usable` counts the archived ones.
+    moved = (
+        snapshot.where(F.col("reject_reason").isNotNull() | old)
+        .select("event_id", F.col("reject_reason").isNull().alias("usable"))
+        .toArrow()
     )
+    n_deleted = _delete_from_postgres(ctx, moved.column("event_id").to_numpy())
+    n_archived = pc.sum(moved.column("usable")).as_py() or 0
     fault_point("archive.after_postgres_delete")
 
     keep_from = ctx.as_of.date() - timedelta(days=int(ctx.vars["archive_retention_days"]))
     n_expired = drop_expired_partitions(spark, keep_from)
-    n_archived = old_usable.count()
     return TaskResult(
         rows_in=n_archived + n_rejected,
         rows_out=n_archived,
