@@ -18,7 +18,9 @@ from pyspark.sql import functions as F
 
 from movie_recs.model.evaluation import (
     EvalSpec,
+    HeldOut,
     evaluation_users,
+    held_out,
     popularity_top_k,
     random_top_k,
     ranking_metrics,
@@ -111,7 +113,12 @@ def global_mean_rmse(train: DataFrame, test: DataFrame) -> float:
 
 
 def model_metrics(
-    train: DataFrame, test: DataFrame, users: DataFrame, params: AlsParams, spec: EvalSpec
+    train: DataFrame,
+    test: DataFrame,
+    users: DataFrame,
+    held: HeldOut,
+    params: AlsParams,
+    spec: EvalSpec,
 ) -> dict:
     """Fit on `train`, score the held-out `test` for the evaluated `users`: ranking
     metrics, and rating metrics for explicit ALS (implicit ALS predicts preferences,
@@ -121,30 +128,22 @@ def model_metrics(
     if not params.implicit:
         metrics |= rating_metrics(model.transform(test))
     lists = top_k_unseen(Factors.of(model), train, users, max(spec.ks), params.block_users)
-    metrics |= _list_metrics(lists, test, users, train, spec)
-    metrics["eval_users"] = float(users.count())
+    metrics |= ranking_metrics(lists.toPandas(), held, spec.ks)
+    metrics["eval_users"] = float(len(held.users))
     return metrics
 
 
-def baseline_metrics(train: DataFrame, test: DataFrame, users: DataFrame, spec: EvalSpec) -> dict:
+def baseline_metrics(train: DataFrame, test: DataFrame, held: HeldOut, spec: EvalSpec) -> dict:
     """The same scores for the popularity and random lists, prefixed with their name."""
     k = max(spec.ks)
     metrics = {"rmse_global_mean": global_mean_rmse(train, test)}
     for name, lists in (
-        ("popularity", popularity_top_k(train, users, k)),
-        ("random", random_top_k(train, users, k, spec.seed)),
+        ("popularity", popularity_top_k(held, k)),
+        ("random", random_top_k(held, k, spec.seed)),
     ):
-        scores = _list_metrics(lists, test, users, train, spec)
+        scores = ranking_metrics(lists, held, spec.ks)
         metrics |= {f"{name}_{metric}": value for metric, value in scores.items()}
     return metrics
-
-
-def _list_metrics(lists: DataFrame, test, users, train, spec: EvalSpec) -> dict:
-    lists = lists.cache()
-    try:
-        return ranking_metrics(lists, test, users, train, spec.ks)
-    finally:
-        lists.unpersist()
 
 
 def evaluate(train: DataFrame, test: DataFrame, params: AlsParams, spec: EvalSpec) -> dict:
@@ -152,8 +151,9 @@ def evaluate(train: DataFrame, test: DataFrame, params: AlsParams, spec: EvalSpe
     the baselines' with their name (`popularity_ndcg_at_10`, `random_ndcg_at_10`)."""
     users = evaluation_users(train, test, spec).cache()
     try:
-        return model_metrics(train, test, users, params, spec) | baseline_metrics(
-            train, test, users, spec
+        held = held_out(train, test, users)
+        return model_metrics(train, test, users, held, params, spec) | baseline_metrics(
+            train, test, held, spec
         )
     finally:
         users.unpersist()

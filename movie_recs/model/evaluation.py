@@ -13,7 +13,10 @@ Protocol (docs/QUALITY.md):
   (binary gains), MAP (precision at each hit / min(k, relevant)), hit rate;
   plus catalogue coverage, the share of users given a list, and the share of
   recommendations from the 1% most popular movies.
-All in Spark DataFrame operations: nothing is collected per user.
+The split and the evaluated users are Spark queries over the whole matrix; the
+baselines and the metrics run on the driver (pandas) over the evaluated users'
+pairs only (`HeldOut`: at most `max_users` users, whatever the matrix's size),
+where about thirty small Spark queries took 10 to 15 s of every full night.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import pandas as pd
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
@@ -88,141 +93,120 @@ def evaluation_users(train: DataFrame, test: DataFrame, spec: EvalSpec) -> DataF
     )
 
 
+@dataclass(frozen=True)
+class HeldOut:
+    """The evaluated users' side of a split, on the driver: their ids (sorted),
+    their training pairs (`seen`) and held-out pairs (`relevant`), and every
+    training movie with its number of users, the most watched first."""
+
+    users: np.ndarray
+    seen: pd.DataFrame
+    relevant: pd.DataFrame
+    popularity: pd.DataFrame
+
+
+def held_out(train: DataFrame, test: DataFrame, users: DataFrame) -> HeldOut:
+    def pairs(split: DataFrame) -> pd.DataFrame:
+        return split.join(users, "user_id").select("user_id", "movie_id").toPandas()
+
+    return HeldOut(
+        users=np.sort(users.select("user_id").toPandas()["user_id"].to_numpy()),
+        seen=pairs(train),
+        relevant=pairs(test),
+        popularity=movie_popularity(train),
+    )
+
+
+def movie_popularity(train: DataFrame) -> pd.DataFrame:
+    """(movie_id, n_users): training movies, the most watched first."""
+    counts = train.groupBy("movie_id").agg(F.countDistinct("user_id").alias("n_users")).toPandas()
+    return counts.sort_values(["n_users", "movie_id"], ascending=[False, True], ignore_index=True)
+
+
+def _pair_keys(users, movies) -> np.ndarray:
+    # ids are ints in [0, 2**31) (checked_matrix), so one int64 holds a pair
+    return (np.asarray(users, np.int64) << 32) | np.asarray(movies, np.int64)
+
+
 def _top_k_from_ordering(
-    train: DataFrame, users: DataFrame, ordering: DataFrame, k: int, rotate: bool
-) -> DataFrame:
-    """Top k unseen movies per user from a global ordering (position, movie_id).
+    held: HeldOut, ordering: np.ndarray, k: int, starts: np.ndarray
+) -> pd.DataFrame:
+    """Top k unseen movies per user from a global ordering of movie ids.
 
-    Each user walks the ordering from position 0 (or, with `rotate`, from an
-    offset hashed from the user id) for k + (movies they have seen) steps, so
-    that k unseen ones remain; the list never touches the full catalogue per user.
+    Each user walks the ordering from its start (wrapping around) for k +
+    (movies they have seen) steps, so that k unseen ones remain; the list never
+    touches the full catalogue per user.
     """
-    n_movies = ordering.count()
-    seen = train.join(users, "user_id").select("user_id", "movie_id")
-    steps = (
-        users.join(seen.groupBy("user_id").count(), "user_id", "left")
-        .select(
-            "user_id",
-            F.least(F.lit(k) + F.coalesce("count", F.lit(0)), F.lit(n_movies)).alias("_steps"),
-        )
-        .withColumn(
-            "_start",
-            F.pmod(F.xxhash64("user_id"), F.lit(n_movies)) if rotate else F.lit(0).cast("long"),
-        )
-    )
-    walked = steps.select(
-        "user_id",
-        F.explode(F.sequence(F.lit(0), F.col("_steps") - 1)).alias("_step"),
-        "_start",
-    )
-    position = F.pmod(F.col("_start") + F.col("_step"), F.lit(n_movies)).alias("position")
-    walked = walked.select("user_id", "_step", position)
-    unseen = walked.join(ordering, "position").join(seen, ["user_id", "movie_id"], "left_anti")
-    by_step = Window.partitionBy("user_id").orderBy("_step")
-    return (
-        unseen.withColumn("rank", F.row_number().over(by_step))
-        .where(F.col("rank") <= k)
-        .select("user_id", "rank", "movie_id", (-F.col("rank")).cast("float").alias("score"))
-    )
+    n_movies = len(ordering)
+    n_seen = held.seen.groupby("user_id").size().reindex(held.users, fill_value=0).to_numpy()
+    steps = np.minimum(k + n_seen, n_movies)
+    user = np.repeat(held.users, steps)
+    step = np.arange(steps.sum()) - np.repeat(np.cumsum(steps) - steps, steps)
+    movie = ordering[(np.repeat(starts, steps) + step) % max(n_movies, 1)]
+    unseen = ~np.isin(_pair_keys(user, movie), _pair_keys(held.seen.user_id, held.seen.movie_id))
+    lists = pd.DataFrame({"user_id": user[unseen], "movie_id": movie[unseen]})
+    lists["rank"] = lists.groupby("user_id").cumcount() + 1
+    return lists[lists["rank"] <= k].reset_index(drop=True)
 
 
-def movie_popularity(train: DataFrame) -> DataFrame:
-    """(position, movie_id, n_users): training movies, the most watched first."""
-    counts = train.groupBy("movie_id").agg(F.countDistinct("user_id").alias("n_users"))
-    order = Window.orderBy(F.desc("n_users"), F.asc("movie_id"))
-    return counts.withColumn("position", F.row_number().over(order) - 1)
+def _seeded_hash(ids: np.ndarray, seed: int) -> np.ndarray:
+    # a hash of (id, seed): pandas' hash key applies to strings only, not to ints
+    pairs = pd.DataFrame({"id": np.asarray(ids, np.int64), "seed": seed})
+    return pd.util.hash_pandas_object(pairs, index=False).to_numpy()
 
 
-def popularity_top_k(train: DataFrame, users: DataFrame, k: int) -> DataFrame:
-    ordering = movie_popularity(train).select("position", "movie_id")
-    return _top_k_from_ordering(train, users, ordering, k, rotate=False)
+def popularity_top_k(held: HeldOut, k: int) -> pd.DataFrame:
+    """(user_id, movie_id, rank): each user's k most watched unseen movies."""
+    ordering = held.popularity["movie_id"].to_numpy()
+    return _top_k_from_ordering(held, ordering, k, np.zeros(len(held.users), np.int64))
 
 
-def random_top_k(train: DataFrame, users: DataFrame, k: int, seed: int) -> DataFrame:
+def random_top_k(held: HeldOut, k: int, seed: int) -> pd.DataFrame:
     """Each user: k unseen training movies in a seeded random order."""
-    movies = train.select("movie_id").distinct()
-    order = Window.orderBy(F.xxhash64("movie_id", F.lit(seed)), "movie_id")
-    ordering = movies.withColumn("position", F.row_number().over(order) - 1)
-    return _top_k_from_ordering(train, users, ordering, k, rotate=True)
+    movies = np.sort(held.popularity["movie_id"].to_numpy())
+    ordering = movies[np.argsort(_seeded_hash(movies, seed), kind="stable")]
+    starts = (_seeded_hash(held.users, seed + 1) % max(len(movies), 1)).astype(np.int64)
+    return _top_k_from_ordering(held, ordering, k, starts)
 
 
-def ranking_metrics(
-    recommendations: DataFrame,
-    test: DataFrame,
-    users: DataFrame,
-    train: DataFrame,
-    ks: tuple[int, ...],
-) -> dict[str, float]:
-    """Averages over `users` of the ranking metrics at each k (names like `ndcg_at_10`)."""
-    relevant = test.join(users, "user_id").select("user_id", "movie_id")
-    n_relevant = relevant.groupBy("user_id").agg(F.count("*").alias("n_rel"))
-    hits = (
-        recommendations.join(relevant, ["user_id", "movie_id"])
-        .withColumn(
-            "hits_so_far",
-            F.count("*").over(Window.partitionBy("user_id").orderBy("rank")),
-        )
-        .select("user_id", "rank", "hits_so_far")
-    )
-    n_users = users.count()
-    popularity = movie_popularity(train)
-    n_catalog = popularity.count()
-    n_popular = max(1, -(-n_catalog // 100))  # the top 1%, at least one movie
-    popular = popularity.where(F.col("position") < n_popular).select(
-        "movie_id", F.lit(True).alias("is_popular")
-    )
+def ranking_metrics(lists: pd.DataFrame, held: HeldOut, ks: tuple[int, ...]) -> dict[str, float]:
+    """Averages over the evaluated users of the ranking metrics at each k (names
+    like `ndcg_at_10`), for lists of (user_id, movie_id, rank)."""
+    n_users = len(held.users)
+    n_relevant = held.relevant.groupby("user_id").size()
+    hits = lists.merge(held.relevant, on=["user_id", "movie_id"]).sort_values(["user_id", "rank"])
+    hits["gain"] = 1 / np.log2(hits["rank"] + 1)
+    hits["precision"] = (hits.groupby("user_id").cumcount() + 1) / hits["rank"]
+    ideal_dcg = np.cumsum(1 / np.log2(np.arange(2, max(ks) + 2)))
 
-    # per user, for every k at once: hits, DCG and the sum of precisions at hits
-    per_k = [
-        agg(F.when(F.col("rank") <= k, value)).alias(f"{name}_{k}")
-        for k in ks
-        for name, agg, value in (
-            ("hits", F.count, F.lit(1)),
-            ("dcg", F.sum, 1 / F.log2(F.col("rank") + 1)),
-            ("psum", F.sum, F.col("hits_so_far") / F.col("rank")),
-        )
-    ]
-    per_user = (
-        users.join(n_relevant, "user_id")
-        .join(hits.groupBy("user_id").agg(*per_k), "user_id", "left")
-        .fillna(0)
-    )
-    scores = []
+    metrics: dict[str, float] = {}
     for k in ks:
-        n_hits, idcg = (
-            F.col(f"hits_{k}"),
-            F.expr(
-                f"aggregate(sequence(1, least({k}, n_rel)), 0D, (acc, i) -> acc + 1 / log2(i + 1))"
-            ),
-        )
-        scores += [
-            F.sum(n_hits / k).alias(f"precision_at_{k}"),
-            F.sum(n_hits / F.col("n_rel")).alias(f"recall_at_{k}"),
-            F.sum(F.col(f"dcg_{k}") / idcg).alias(f"ndcg_at_{k}"),
-            F.sum(F.col(f"psum_{k}") / F.least(F.lit(k), F.col("n_rel"))).alias(f"map_at_{k}"),
-            F.sum((n_hits > 0).cast("double")).alias(f"hit_rate_at_{k}"),
-        ]
-    sums = per_user.agg(*scores).first().asDict()
-    metrics = {name: (total or 0.0) / n_users if n_users else 0.0 for name, total in sums.items()}
+        top = hits[hits["rank"] <= k].groupby("user_id")
+        per_user = pd.DataFrame(
+            {"hits": top.size(), "dcg": top["gain"].sum(), "psum": top["precision"].sum()}
+        ).reindex(n_relevant.index, fill_value=0)
+        cut = np.minimum(k, n_relevant)
+        sums = {
+            f"precision_at_{k}": (per_user["hits"] / k).sum(),
+            f"recall_at_{k}": (per_user["hits"] / n_relevant).sum(),
+            f"ndcg_at_{k}": (per_user["dcg"] / ideal_dcg[cut - 1]).sum(),
+            f"map_at_{k}": (per_user["psum"] / cut).sum(),
+            f"hit_rate_at_{k}": (per_user["hits"] > 0).sum(),
+        }
+        metrics |= {name: _share(total, n_users) for name, total in sums.items()}
 
-    in_top = {k: F.col("rank") <= k for k in ks}
-    movie, is_popular = F.col("movie_id"), F.col("is_popular")
-    counts = (
-        recommendations.join(popular, "movie_id", "left")
-        .agg(
-            F.countDistinct("user_id").alias("users"),
-            *(F.countDistinct(F.when(in_top[k], movie)).alias(f"movies_{k}") for k in ks),
-            *(F.count(F.when(in_top[k], 1)).alias(f"rows_{k}") for k in ks),
-            *(F.count(F.when(in_top[k], is_popular)).alias(f"popular_{k}") for k in ks),
-        )
-        .first()
-    )
+    n_catalog = len(held.popularity)
+    popular = held.popularity["movie_id"].head(max(1, -(-n_catalog // 100)))  # the top 1%
     for k in ks:
-        movies, rows = counts[f"movies_{k}"], counts[f"rows_{k}"]
-        metrics[f"catalog_coverage_at_{k}"] = movies / n_catalog if n_catalog else 0.0
-        metrics[f"popular_share_at_{k}"] = counts[f"popular_{k}"] / rows if rows else 0.0
-    metrics["eval_user_coverage"] = counts["users"] / n_users if n_users else 0.0
+        listed = lists.loc[lists["rank"] <= k, "movie_id"]
+        metrics[f"catalog_coverage_at_{k}"] = _share(listed.nunique(), n_catalog)
+        metrics[f"popular_share_at_{k}"] = _share(listed.isin(popular).sum(), len(listed))
+    metrics["eval_user_coverage"] = _share(lists["user_id"].nunique(), n_users)
     return metrics
+
+
+def _share(part, whole: int) -> float:
+    return float(part) / whole if whole else 0.0
 
 
 def rating_metrics(predictions: DataFrame, label: str = "score") -> dict[str, float | None]:

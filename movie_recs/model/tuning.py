@@ -15,7 +15,7 @@ import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 
 from movie_recs.model.als import AlsParams, baseline_metrics, checked_matrix, model_metrics
-from movie_recs.model.evaluation import EvalSpec, evaluation_users, split_pairs
+from movie_recs.model.evaluation import EvalSpec, evaluation_users, held_out, split_pairs
 
 MAX_COMBINATIONS = 36
 GRID_PARAMS = {"rank": int, "reg_param": float, "alpha": float, "max_iter": int}
@@ -60,13 +60,14 @@ def tune(
     scores = checked_matrix(matrix)[0].cache()
     train, test = (part.cache() for part in split_pairs(scores, spec))
     users = evaluation_users(train, test, spec).cache()
-    baselines = baseline_metrics(train, test, users, spec)
+    held = held_out(train, test, users)
+    baselines = baseline_metrics(train, test, held, spec)
     rows = [
         {"model": name} | {m: baselines.get(f"{name}_{m}") for m in SHOWN}
         for name in ("popularity", "random")
     ]
     for params in candidates:
-        metrics = model_metrics(train, test, users, params, spec)
+        metrics = model_metrics(train, test, users, held, params, spec)
         label = "implicit" if params.implicit else "explicit"
         rows.append(
             {"model": f"als-{label}"}

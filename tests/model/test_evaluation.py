@@ -15,6 +15,7 @@ from movie_recs.model.als import AlsParams, evaluate
 from movie_recs.model.evaluation import (
     EvalSpec,
     evaluation_users,
+    held_out,
     popularity_top_k,
     random_top_k,
     ranking_metrics,
@@ -75,10 +76,8 @@ def test_unknown_split_is_refused():
 
 
 def _lists(recommendations) -> dict[int, list[int]]:
-    out: dict[int, list[int]] = {}
-    for row in recommendations.orderBy("user_id", "rank").collect():
-        out.setdefault(row["user_id"], []).append(row["movie_id"])
-    return out
+    ordered = recommendations.sort_values(["user_id", "rank"])
+    return {user: list(movies) for user, movies in ordered.groupby("user_id")["movie_id"]}
 
 
 @pytest.fixture(scope="module")
@@ -91,13 +90,13 @@ def fitted(spark, scores):
         userCol="user_id", itemCol="movie_id", ratingCol="score", coldStartStrategy="drop",
     ).fit(train)  # fmt: skip
     users = evaluation_users(train, test, spec).cache()
-    recommendations = top_k_unseen(Factors.of(model), train, users, 50).cache()
-    return spec, train, test, model, users, recommendations
+    recommendations = top_k_unseen(Factors.of(model), train, users, 50).toPandas()
+    return spec, train, test, model, users, held_out(train, test, users), recommendations
 
 
 def test_ranking_metrics_agree_with_sparks_ranking_metrics(spark, fitted):
-    _, train, test, _, users, recommendations = fitted
-    ours = ranking_metrics(recommendations, test, users, train, (10, 50))
+    _, _, test, _, users, held, recommendations = fitted
+    ours = ranking_metrics(recommendations, held, (10, 50))
     predicted = _lists(recommendations)
     relevant: dict[int, list[int]] = {}
     for row in test.join(users, "user_id").collect():
@@ -117,7 +116,7 @@ def test_ranking_metrics_agree_with_sparks_ranking_metrics(spark, fitted):
 
 
 def test_rating_metrics_agree_with_sparks_regression_evaluator(fitted):
-    _, _, test, model, _, _ = fitted
+    _, _, test, model, *_ = fitted
     predictions = model.transform(test)
     ours = rating_metrics(predictions)
     for name in ("rmse", "mae"):
@@ -128,12 +127,12 @@ def test_rating_metrics_agree_with_sparks_regression_evaluator(fitted):
 
 
 def test_a_perfect_list_scores_one_and_an_empty_one_zero(spark, fitted):
-    _, train, test, _, users, _ = fitted
+    _, train, test, _, users, held, _ = fitted
     relevant = test.join(users, "user_id").select("user_id", "movie_id")
     perfect = relevant.selectExpr(
         "user_id", "movie_id", "row_number() over (partition by user_id order by movie_id) as rank"
-    )
-    best = ranking_metrics(perfect, test, users, train, (10, 50))
+    ).toPandas()
+    best = ranking_metrics(perfect, held, (10, 50))
     for name in ("recall_at_50", "ndcg_at_10", "ndcg_at_50", "map_at_50", "hit_rate_at_10"):
         assert best[name] == pytest.approx(1.0), name
     n_catalog = train.select("movie_id").distinct().count()
@@ -147,13 +146,13 @@ def test_a_perfect_list_scores_one_and_an_empty_one_zero(spark, fitted):
     rows = relevant.collect()
     share = sum(r["movie_id"] in popular for r in rows) / len(rows)
     assert best["popular_share_at_50"] == pytest.approx(share)
-    nothing = ranking_metrics(perfect.limit(0), test, users, train, (10,))
+    nothing = ranking_metrics(perfect.head(0), held, (10,))
     assert nothing["ndcg_at_10"] == 0 and nothing["eval_user_coverage"] == 0
 
 
 def test_popularity_baseline_lists_the_most_watched_unseen_movies(fitted):
-    _, train, _, _, users, _ = fitted
-    lists = _lists(popularity_top_k(train, users, 10))
+    _, train, _, _, _, held, _ = fitted
+    lists = _lists(popularity_top_k(held, 10))
     watchers: dict[int, set[int]] = {}
     seen: dict[int, set[int]] = {}
     for row in train.collect():
@@ -165,10 +164,10 @@ def test_popularity_baseline_lists_the_most_watched_unseen_movies(fitted):
 
 
 def test_random_baseline_is_seeded_unseen_and_full(fitted):
-    _, train, _, _, users, _ = fitted
-    a = _lists(random_top_k(train, users, 10, seed=1))
-    assert a == _lists(random_top_k(train, users, 10, seed=1))
-    assert a != _lists(random_top_k(train, users, 10, seed=2))
+    _, train, _, _, _, held, _ = fitted
+    a = _lists(random_top_k(held, 10, seed=1))
+    assert a == _lists(random_top_k(held, 10, seed=1))
+    assert a != _lists(random_top_k(held, 10, seed=2))
     seen = {(r["user_id"], r["movie_id"]) for r in train.collect()}
     for user, movies in a.items():
         assert len(movies) == len(set(movies)) == 10
