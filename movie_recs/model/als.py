@@ -85,9 +85,11 @@ def checked_matrix(scores: DataFrame) -> tuple[DataFrame, int]:
 
 
 def _fit(params: AlsParams, ratings: DataFrame) -> ALSModel:
-    # ALS's data blocks follow the session's shuffle partitions (ALS's own
-    # default, 10, makes hundreds of tiny tasks per iteration on small data)
-    blocks = int(ratings.sparkSession.conf.get("spark.sql.shuffle.partitions"))
+    # One ALS data block per core: each iteration's stages then run one task per
+    # core. ALS's default, 10 blocks, makes hundreds of tiny tasks per iteration
+    # on small data; against 8 blocks, 2 fit 25 % faster at 1M events and as
+    # fast at 25M on 2 cores (BENCHMARKS.md, benchmark 2).
+    blocks = ratings.sparkSession.sparkContext.defaultParallelism
     return ALS(
         rank=params.rank,
         maxIter=params.max_iter,
