@@ -229,7 +229,7 @@ def train_and_recommend(
 def _full_fit(
     scores: DataFrame, params: AlsParams, spec: EvalSpec, model_dir: str
 ) -> tuple[Factors, dict]:
-    train, test = (part.cache() for part in split_pairs(scores, spec))
+    train, test = split_pairs(scores, spec, cache=True)
     started = time.perf_counter()
     metrics = evaluate(train, test, params, spec)
     # what the evaluation adds to a night (benchmark 1 compares the rest)

@@ -58,7 +58,7 @@ def tune(
     """One row per baseline and per combination, best NDCG@10 first."""
     candidates = combinations(base, grid)
     scores = checked_matrix(matrix)[0].cache()
-    train, test = (part.cache() for part in split_pairs(scores, spec))
+    train, test = split_pairs(scores, spec, cache=True)
     users = evaluation_users(train, test, spec).cache()
     held = held_out(train, test, users)
     baselines = baseline_metrics(train, test, held, spec)

@@ -70,6 +70,16 @@ def test_random_split_is_seeded_and_disjoint(scores):
     assert sorted(other.collect()) != sorted(test.collect())
 
 
+@pytest.mark.parametrize("split", ["temporal", "random"])
+def test_a_cached_split_has_the_same_parts(scores, split):
+    spec = EvalSpec(split=split, seed=3)
+    cached = split_pairs(scores, spec, cache=True)
+    for once, again in zip(cached, split_pairs(scores, spec), strict=True):
+        assert once.columns == scores.columns
+        assert sorted(once.collect()) == sorted(again.collect())
+    assert cached[0].count() + cached[1].count() == scores.count()
+
+
 def test_unknown_split_is_refused():
     with pytest.raises(ValueError, match="temporal"):
         EvalSpec(split="by-genre")
