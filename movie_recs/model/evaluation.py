@@ -58,7 +58,7 @@ class EvalSpec:
             raise ValueError(f"test_fraction must lie in (0, 1), got {self.test_fraction}")
 
 
-def _is_held_out(scores: DataFrame, spec: EvalSpec) -> DataFrame:
+def _flag_held_out(scores: DataFrame, spec: EvalSpec) -> DataFrame:
     """`scores` with a boolean `_is_test`."""
     if spec.split == "random":
         bucket = F.pmod(F.xxhash64("user_id", "movie_id", F.lit(spec.seed)), F.lit(10_000))
@@ -80,7 +80,7 @@ def split_pairs(
     split is a window over the whole matrix, which each part would otherwise
     compute again: about 1 s of a night at 1M events, 17 s at 25M).
     """
-    flagged = _is_held_out(scores, spec)
+    flagged = _flag_held_out(scores, spec)
     if cache:
         flagged = flagged.cache()
     is_test = F.col("_is_test")
@@ -123,7 +123,9 @@ def held_out(train: DataFrame, test: DataFrame, users: DataFrame) -> HeldOut:
 
 def movie_popularity(train: DataFrame) -> pd.DataFrame:
     """(movie_id, n_users): training movies, the most watched first."""
-    counts = train.groupBy("movie_id").agg(F.countDistinct("user_id").alias("n_users")).toPandas()
+    # the matrix has one row per user and movie, so its rows per movie are its
+    # users (a distinct count costs 4 to 5 s more at 25M events)
+    counts = train.groupBy("movie_id").agg(F.count("*").alias("n_users")).toPandas()
     return counts.sort_values(["n_users", "movie_id"], ascending=[False, True], ignore_index=True)
 
 
