@@ -6,6 +6,7 @@ so that the same code is testable and benchmarkable outside dbt.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from typing import Any
 from pyspark.ml.recommendation import ALS, ALSModel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from py4j.protocol import Py4JJavaError
 
 from movie_recs.model.evaluation import (
     EvalSpec,
@@ -33,6 +35,8 @@ from movie_recs.model.top_k import DEFAULT_BLOCK_USERS, Factors, top_k_unseen
 from movie_recs.model.unchanged_users import kept_lists, save_user_row_hashes, user_row_hashes
 
 INT_MAX = 2**31 - 1
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,17 @@ def checked_matrix(scores: DataFrame) -> tuple[DataFrame, int]:
         F.col("score").cast("float").alias("score"),
         "last_event_at",
     ), n_pairs
+
+
+def native_blas_loaded(spark: SparkSession) -> bool:
+    """Whether this JVM's ALS runs on the machine's native BLAS (`make setup`
+    installs OpenBLAS) rather than Spark's Java fallback: a fit takes 1.6 times
+    as long on the fallback (BENCHMARKS.md, benchmark 2)."""
+    try:
+        spark._jvm.dev.ludovic.netlib.blas.NativeBLAS.getInstance()
+        return True
+    except Py4JJavaError:  # no libblas.so.3 on this machine
+        return False
 
 
 def _fit(params: AlsParams, ratings: DataFrame) -> ALSModel:
@@ -229,6 +244,8 @@ def train_and_recommend(
 def _full_fit(
     scores: DataFrame, params: AlsParams, spec: EvalSpec, model_dir: str
 ) -> tuple[Factors, dict]:
+    if not native_blas_loaded(scores.sparkSession):
+        log.warning("no native BLAS (libblas.so.3) in this JVM: ALS runs on Java's, slower")
     train, test = split_pairs(scores, spec, cache=True)
     started = time.perf_counter()
     metrics = evaluate(train, test, params, spec)
