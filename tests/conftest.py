@@ -94,6 +94,19 @@ def spark(fresh_state):
     session.stop()
 
 
+@pytest.fixture
+def archive_lake(spark, tmp_path):
+    """The event archive in a lake of the test's own (the session's lake is the e2e tests')."""
+    from movie_recs.lake.archive import ARCHIVE_TABLE
+    from movie_recs.lake.spark import LAKE_ROOT_KEY
+
+    lake = spark.conf.get(LAKE_ROOT_KEY)
+    spark.conf.set(LAKE_ROOT_KEY, str(tmp_path))
+    yield spark
+    spark.sql(f"drop table if exists {ARCHIVE_TABLE}")
+    spark.conf.set(LAKE_ROOT_KEY, lake)
+
+
 def _argv(args: tuple[str, ...]) -> list[str]:
     if args[0] == "dbt":
         return [

@@ -3,6 +3,8 @@
 Registered as `lake.archived_events`. Each event id is in it once: events
 already archived are told apart when the snapshot is classified
 (movie_recs.pipeline.event_rules), and one snapshot's events are appended once.
+The archive task checks the ids it moves before deleting them from
+PostgreSQL; the loaders (movie_recs.sources) number the events they archive.
 """
 
 from __future__ import annotations
@@ -76,6 +78,35 @@ def append_to_archive(
         .option("txnVersion", str(source_version))
         .saveAsTable(ARCHIVE_TABLE)
     )
+
+
+class DuplicateEventIds(RuntimeError):
+    """The archive holds an event id more than once."""
+
+    def __init__(self, ids: list[int]) -> None:
+        self.ids = ids
+        super().__init__(f"the event archive holds these event ids more than once: {ids}")
+
+
+def check_ids_archived_once(spark: SparkSession, low: int, high: int) -> None:
+    """Raise DuplicateEventIds if an event id between `low` and `high` is in the
+    archive more than once (naming at most ten). Both copies of a duplicate
+    share its id, so a range of ids is checked completely; Delta reads only
+    the files whose `event_id` statistics overlap it (with ids that grow with
+    time, the latest appends'), instead of every archived event."""
+    ensure_archive_table(spark)
+    twice = (
+        spark.table(ARCHIVE_TABLE)
+        .where(F.col("event_id").between(low, high))
+        .groupBy("event_id")
+        .count()
+        .where(F.col("count") > 1)
+        .orderBy("event_id")
+        .limit(10)
+        .collect()
+    )
+    if twice:
+        raise DuplicateEventIds([row["event_id"] for row in twice])
 
 
 def drop_expired_partitions(spark: SparkSession, keep_from: date) -> int:

@@ -23,6 +23,7 @@ import psycopg2
 from movie_recs.config import dbt_vars
 from movie_recs.db.migrate import migrate
 from movie_recs.dbt import DbtFailed
+from movie_recs.lake.archive import DuplicateEventIds
 from movie_recs.lake.spark import get_spark
 from movie_recs.pipeline.context import RunContext, TaskResult
 from movie_recs.pipeline.faults import fault_point
@@ -54,7 +55,8 @@ STEPS = [
     Step("analytics", analytics.run, retries=1),
 ]
 
-HANDLED = (validate.GateFailed, DbtFailed)
+# failed checks: exit 1 with their message, not a traceback
+HANDLED = (validate.GateFailed, DbtFailed, DuplicateEventIds)
 BACKOFF_S = float(os.environ.get("MOVIE_RECS_RETRY_BACKOFF_S", "5"))
 
 

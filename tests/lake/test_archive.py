@@ -1,4 +1,5 @@
-"""Appending to the event archive is idempotent per landed snapshot."""
+"""Appending to the event archive is idempotent per landed snapshot, and an id
+archived twice is found."""
 
 from __future__ import annotations
 
@@ -6,24 +7,18 @@ from datetime import UTC, datetime
 
 import pytest
 
-from movie_recs.lake.archive import ARCHIVE_TABLE, append_to_archive
-from movie_recs.lake.spark import LAKE_ROOT_KEY
+from movie_recs.lake.archive import (
+    ARCHIVE_TABLE,
+    DuplicateEventIds,
+    append_to_archive,
+    check_ids_archived_once,
+)
 
 EVENTS_SCHEMA = (
     "event_id long, user_id long, movie_id long, event_type string, rating double,"
     " event_ts timestamp"
 )
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def archive_lake(spark, tmp_path):
-    """The archive in a lake of the test's own (the session's lake is the e2e tests')."""
-    lake = spark.conf.get(LAKE_ROOT_KEY)
-    spark.conf.set(LAKE_ROOT_KEY, str(tmp_path))
-    yield spark
-    spark.sql(f"drop table if exists {ARCHIVE_TABLE}")
-    spark.conf.set(LAKE_ROOT_KEY, lake)
 
 
 def _events(spark, ids):
@@ -48,3 +43,17 @@ def test_the_same_snapshot_is_appended_once(archive_lake):
     assert _archived_ids(spark) == [1, 2, 3, 4, 5, 6]
     partitions = {row[0] for row in spark.table(ARCHIVE_TABLE).select("event_date").collect()}
     assert partitions == {T0.date()}
+
+
+def test_an_id_archived_twice_is_found_within_the_checked_range(archive_lake):
+    spark = archive_lake
+    append_to_archive(spark, _events(spark, [1, 2, 3]), "run-1", source=("snapshot", 1))
+    check_ids_archived_once(spark, 1, 3)
+    # a second snapshot that brings event 3 again, as a classification bug would
+    append_to_archive(spark, _events(spark, [3, 4, 5]), "run-2", source=("snapshot", 2))
+
+    check_ids_archived_once(spark, 4, 10)  # both copies of 3 lie outside
+    for low, high in ((3, 3), (1, 5), (-(2**63), 2**63 - 1)):
+        with pytest.raises(DuplicateEventIds, match=r"more than once: \[3\]") as raised:
+            check_ids_archived_once(spark, low, high)
+        assert raised.value.ids == [3]

@@ -6,7 +6,8 @@ From the run's classified snapshot (task 1):
 2. usable events older than the cutoff, not archived yet, are appended to the
    Delta archive, once per snapshot (a rerun of the same snapshot appends
    nothing; a new snapshot knows what is archived);
-3. only then are exactly those event ids deleted from `rt_user_interactions`.
+3. only then, once no id among them is in the archive twice, are exactly
+   those event ids deleted from `rt_user_interactions`.
 A crash between any two steps leaves each event in PostgreSQL, or in its
 destination, or both; the rerun completes the move, so nothing is lost or
 duplicated. Finally, archive partitions past the retention are dropped.
@@ -22,7 +23,11 @@ from pyspark.sql import functions as F
 
 from movie_recs.db.copy import copy_lines
 from movie_recs.db.rejects import record_rejects
-from movie_recs.lake.archive import append_to_archive, drop_expired_partitions
+from movie_recs.lake.archive import (
+    append_to_archive,
+    check_ids_archived_once,
+    drop_expired_partitions,
+)
 from movie_recs.lake.landing import table_version
 from movie_recs.pipeline.context import RunContext, TaskResult
 from movie_recs.pipeline.event_rules import EVENT_COLUMNS
@@ -51,6 +56,18 @@ def id_ranges(ids: np.ndarray) -> np.ndarray:
         return np.empty((0, 2), dtype=np.int64)
     breaks = np.flatnonzero(np.diff(ids) != 1)
     return np.column_stack((ids[np.r_[0, breaks + 1]], ids[np.r_[breaks, len(ids) - 1]]))
+
+
+def _check_and_delete(ctx: RunContext, ids: np.ndarray) -> int:
+    """Delete the moved ids from PostgreSQL once the archive holds none of them
+    twice. Only a night's append can add a duplicate, and every id it appends
+    is among these, so the archive is checked within their range rather than
+    whole (the dbt source test, which plain `dbt build` runs, reads every
+    archived event). A failed check deletes nothing: the events stay in
+    PostgreSQL, so every later night checks them again until it is fixed."""
+    if len(ids):
+        check_ids_archived_once(ctx.spark, int(ids.min()), int(ids.max()))
+    return _delete_from_postgres(ctx, ids)
 
 
 def _delete_from_postgres(ctx: RunContext, ids: np.ndarray) -> int:
@@ -94,7 +111,7 @@ def run(ctx: RunContext) -> TaskResult:
         .select("event_id", F.col("reject_reason").isNull().alias("usable"))
         .toArrow()
     )
-    n_deleted = _delete_from_postgres(ctx, moved.column("event_id").to_numpy())
+    n_deleted = _check_and_delete(ctx, moved.column("event_id").to_numpy())
     n_archived = pc.sum(moved.column("usable")).as_py() or 0
     fault_point("archive.after_postgres_delete")
 
