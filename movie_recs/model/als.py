@@ -212,19 +212,23 @@ def train_and_recommend(
             model_dir=model_dir, base_model_dir=base_model_dir, top_k=params.top_k,
         )  # fmt: skip
         if kept is not None:
-            users = users.join(kept.select("user_id").distinct(), "user_id", "left_anti")
+            users = users.join(kept.users, "user_id", "left_anti")
+        # cached and counted first, so that Spark knows their size: the joins
+        # below broadcast them while they fit its threshold, instead of
+        # shuffling the whole matrix
         users = users.cache()
+        n_rescored = users.count()
         # folding in and ranking need only the re-scored users' pairs: on most
         # nights a small share of the matrix
         scores = scores.select("user_id", "movie_id", "score").join(users, "user_id").cache()
         factors, metrics = _fold_in(scores, users, params, base_model_dir, base.metrics)
-        metrics["rescored_users"] = float(users.count())
+        metrics["rescored_users"] = float(n_rescored)
     else:
         factors, metrics = _full_fit(scores, params, spec, model_dir)
         base_model_dir = None
     recommendations = top_k_unseen(factors, scores, users, params.top_k, params.block_users)
     if kept is not None:
-        recommendations = recommendations.unionByName(kept)
+        recommendations = recommendations.unionByName(kept.lists)
 
     n_movies = matrix.select("movie_id").distinct().count()
     metrics |= {

@@ -14,6 +14,7 @@ night to compare with.
 from __future__ import annotations
 
 import posixpath
+from typing import NamedTuple
 
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame
@@ -38,6 +39,11 @@ def save_user_row_hashes(rows: DataFrame, model_dir: str) -> None:
     rows.write.format("delta").mode("overwrite").save(f"{model_dir}/{USER_ROWS}")
 
 
+class KeptLists(NamedTuple):
+    users: DataFrame  # (user_id): cached
+    lists: DataFrame  # their (user_id, rank, movie_id, score) rows
+
+
 def kept_lists(
     previous: DataFrame | None,
     rows: DataFrame,
@@ -46,12 +52,12 @@ def kept_lists(
     model_dir: str,
     base_model_dir: str,
     top_k: int,
-) -> DataFrame | None:
-    """Last night's (user_id, rank, movie_id, score) rows for tonight's `users`
-    whose row hash is last night's, or None when last night's lists cannot
-    stand for tonight's: none exist, they came from other item factors or
-    another k, they are tonight's own earlier attempt, or their model saved
-    no row hashes.
+) -> KeptLists | None:
+    """Tonight's `users` whose row hash is last night's and who had a list,
+    with those lists' (user_id, rank, movie_id, score) rows; or None when last
+    night's lists cannot stand for tonight's: none exist, they came from other
+    item factors or another k, they are tonight's own earlier attempt, or their
+    model saved no row hashes.
 
     `previous` is the recommendations table as last night left it, with its
     model_version; `rows` are tonight's row hashes.
@@ -72,11 +78,22 @@ def kept_lists(
     if folded_into != base_model_dir or params.get("top_k") != top_k:
         return None
     previous_rows = spark.read.format("delta").load(f"{previous_dir}/{USER_ROWS}")
-    unchanged = rows.join(previous_rows, ["user_id", "row_hash", "n_pairs"]).join(users, "user_id")
     # the types of movie_recs.model.top_k's rows, which tonight's re-scored users get
-    return previous.join(unchanged.select("user_id"), "user_id").select(
+    previous = previous.select(
         F.col("user_id").cast("int"),
         F.col("rank").cast("int"),
         F.col("movie_id").cast("int"),
         F.col("score").cast("float"),
     )
+    kept_users = (
+        rows.join(previous_rows, ["user_id", "row_hash", "n_pairs"])
+        .join(users, "user_id")
+        .join(previous.select("user_id").distinct(), "user_id")
+        .select("user_id")
+        .cache()
+    )
+    # Cached and counted, the users' size is known: the joins with last night's
+    # lists and tonight's users then broadcast them while they fit Spark's
+    # broadcast threshold, instead of shuffling every list (8M rows at 25M events).
+    kept_users.count()
+    return KeptLists(kept_users, previous.join(kept_users, "user_id"))
