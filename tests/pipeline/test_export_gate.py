@@ -37,7 +37,14 @@ def with_row(index: int, **changes):
 
 
 BAD_SETS = {
-    "duplicate_rank": (with_row(1, rank=1), "expect_compound_columns_to_be_unique"),
+    "duplicate_rank": (
+        with_row(1, rank=1),
+        "unexpected_rows_expectation(no user's list repeats a rank)",
+    ),
+    "duplicate_movie": (
+        with_row(1, movie_id=GOOD[0][2]),
+        "unexpected_rows_expectation(no user's list repeats a movie)",
+    ),
     "null_movie": (with_row(0, movie_id=None), "expect_column_values_to_not_be_null"),
     "nan_score": (with_row(0, score=float("nan")), "expect_column_values_to_be_between"),
     "too_few_rows": (GOOD[:-1], "expect_table_row_count_to_equal"),
@@ -70,9 +77,8 @@ def test_bad_rows_fail_the_named_expectation(spark, spec, case):
 def test_a_failure_says_what_was_observed(spark, spec):
     """A passing gate computes pass/fail only; a failing one reports the numbers."""
     failures = validate_export(spark.createDataFrame(with_row(1, rank=1), SCHEMA), spec)
-    assert failures == [
-        "expect_compound_columns_to_be_unique({'column_list': ['user_id', 'rank']}): observed 2"
-    ]
+    # the users whose list repeats a rank: user 1
+    assert failures == ["unexpected_rows_expectation(no user's list repeats a rank): observed 1"]
     failures = validate_export(spark.createDataFrame(GOOD[:-1], SCHEMA), spec)
     assert failures == [
         f"expect_table_row_count_to_equal({{'value': {len(GOOD)}}}): observed {len(GOOD) - 1}"

@@ -15,7 +15,7 @@ from pyspark.sql import functions as F
 
 from movie_recs.lake.landing import LANDING_SCHEMA
 from movie_recs.pipeline.context import RunContext, TaskResult
-from movie_recs.pipeline.expectations import ExportExpectations, validate_export
+from movie_recs.pipeline.expectations import ExportExpectations, list_summary, validate_export
 from movie_recs.pipeline.tasks.active_users import ACTIVE_USERS
 from movie_recs.pipeline.tasks.train import RECOMMENDATIONS_TABLE
 
@@ -87,9 +87,9 @@ def run(ctx: RunContext) -> TaskResult:
 
     expected = expected_list_lengths(spark, top_k).cache()
     n_active = expected.count()
-    per_user = rows.groupBy("user_id").agg(F.count("*").alias("n_rows"))
+    lists = list_summary(rows).cache()  # the coverage's and the suite's
     n_complete = (
-        expected.join(per_user, "user_id", "left")
+        expected.join(lists.select("user_id", "n_rows"), "user_id", "left")
         .where(F.coalesce("n_rows", F.lit(0)) == F.col("n_expected"))
         .count()
     )
@@ -117,9 +117,10 @@ def run(ctx: RunContext) -> TaskResult:
         known_movies=catalog,
         active_users=expected,
     )
-    failures += [f"great_expectations: {line}" for line in validate_export(rows, spec)]
+    failures += [f"great_expectations: {line}" for line in validate_export(rows, spec, lists)]
     n_rows = rows.count()
     rows.unpersist()
+    lists.unpersist()
     expected.unpersist()
 
     ctx.facts.update(user_coverage=user_coverage, catalog_coverage=catalog_coverage)
