@@ -19,9 +19,13 @@ import yaml
 
 from movie_recs.settings import PROFILES_DIR, PROJECT_ROOT
 
-TEST_STATE = PROJECT_ROOT / ".state" / "pytest"
-TEST_PG_PORT = 55439
-TEST_S3_PORT = 59009
+# pytest runs two pytest-xdist workers (gw0, gw1; see pyproject.toml), each
+# with its own state folder and ports, so their stories never share a server.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+_PORT_OFFSET = 10 * int(WORKER.removeprefix("gw") or 0)
+TEST_STATE = PROJECT_ROOT / ".state" / "pytest" / WORKER
+TEST_PG_PORT = 55439 + _PORT_OFFSET
+TEST_S3_PORT = 59009 + _PORT_OFFSET
 CLI_TIMEOUT_S = 900
 
 for name in list(os.environ):

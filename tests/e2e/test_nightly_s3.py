@@ -1,11 +1,12 @@
 """The same project on the `s3` and `cluster` targets: Delta on s3a:// in the local S3 server.
 
-Runs after the local story (file order) and replaces its inputs: demo data
-goes to the bucket's archive; the night on `s3` meets the S3 server stopped
-for good (exit 2); its rerun, on a Spark standalone cluster (a master and two
-workers from the installed pyspark on loopback), meets the server restarted
-(retried) and publishes from the bucket, with the executors, not the driver,
-running the tasks; plain `dbt build --target s3` runs the Python models.
+A story of its own, run beside the local one (pytest-xdist runs each file on
+one worker: this one on the other worker's PostgreSQL and S3 server): demo
+data goes to the bucket's archive; the night on `s3` meets the S3 server
+stopped for good (exit 2); its rerun, on a Spark standalone cluster (a master
+and two workers from the installed pyspark on loopback), meets the server
+restarted (retried) and publishes from the bucket, with the executors, not the
+driver, running the tasks; plain `dbt build --target s3` runs the Python models.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from movie_recs.services.spark_cluster import LocalSparkCluster
 
 GENERATED = 12_000
 DEMO = ["--users", "200", "--movies", "300", "--events", str(GENERATED), "--seed", "11"]
-DAY3 = (datetime.now(UTC) + timedelta(days=1)).date()  # the local story's third night
+RUN_DATE = (datetime.now(UTC) + timedelta(days=1)).date()
 state: dict = {}
 
 
@@ -60,11 +61,11 @@ def _stop_the_store_at_the_archive_write(run) -> LocalS3Proxy:
 def test_s3_down_through_the_retries_exits_2(paused_run, s3, s3_env, s3_checks):
     """The first night on s3 meets the store stopped for good before its archive write."""
     archived_before = s3_checks.archived_count()
-    state["published_before"] = s3_checks.published_set()  # the local story's
-    # --force: the local story already completed this run date
+    state["published_before"] = s3_checks.published_set()
+    # --force: run in one process (-n 0), the local story has completed this date
     run = paused_run(
         "pause:archive.after_rejects",
-        *("nightly", "--target", "s3", "--run-date", str(DAY3), "--force"),
+        *("nightly", "--target", "s3", "--run-date", str(RUN_DATE), "--force"),
         env=s3_env,
     )
     server = _stop_the_store_at_the_archive_write(run)
@@ -101,7 +102,7 @@ def test_s3_restart_mid_archive_is_retried_and_the_rerun_completes_on_a_cluster(
     with LocalSparkCluster(workers=2, cores=1, memory="2g") as cluster:
         run = paused_run(
             "pause:archive.after_rejects",
-            *("nightly", "--target", "cluster", "--run-date", str(DAY3)),
+            *("nightly", "--target", "cluster", "--run-date", str(RUN_DATE)),
             env={
                 **s3.env(),
                 "SPARK_MASTER": cluster.master_url,
@@ -120,8 +121,7 @@ def test_s3_restart_mid_archive_is_retried_and_the_rerun_completes_on_a_cluster(
     assert "resuming at task archive" in log
     assert s3.secret_key not in log
     version = s3_checks.assert_recommendations_complete()
-    assert version.startswith(f"als-{DAY3:%Y%m%d}-")
-    assert [version] != state["published_before"][0]
+    assert version.startswith(f"als-{RUN_DATE:%Y%m%d}-")
     assert s3_checks.events_everywhere(state["since"]) == GENERATED + state["injected"]
 
     # the night's lake is in the bucket: the published table, the model, its metrics
@@ -130,7 +130,7 @@ def test_s3_restart_mid_archive_is_retried_and_the_rerun_completes_on_a_cluster(
     assert any(k.endswith(".parquet") for k in recs)
     model = keys_under(s3, f"lake/models/{version}/")
     assert any("/als/" in k for k in model) and any("/metrics/" in k for k in model)
-    metrics = s3_checks.metrics(f"nightly-{DAY3}")
+    metrics = s3_checks.metrics(f"nightly-{RUN_DATE}")
     assert metrics["ndcg_at_10"] > 0 and metrics["user_coverage"] == 1.0
     reasons = dict(
         s3_checks.sql(
