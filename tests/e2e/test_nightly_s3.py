@@ -122,6 +122,7 @@ def test_s3_restart_mid_archive_is_retried_and_the_rerun_completes_on_a_cluster(
     assert s3.secret_key not in log
     version = s3_checks.assert_recommendations_complete()
     assert version.startswith(f"als-{RUN_DATE:%Y%m%d}-")
+    assert [version] != state["published_before"][0]
     assert s3_checks.events_everywhere(state["since"]) == GENERATED + state["injected"]
 
     # the night's lake is in the bucket: the published table, the model, its metrics
