@@ -27,9 +27,14 @@ RUN_DATE = (datetime.now(UTC) + timedelta(days=1)).date()
 state: dict = {}
 
 
+# this story's commands compile Spark's code, as real nights do (the suite's
+# other commands evaluate it interpreted: tests/conftest.py)
+CODEGEN_ON = {"SPARK_CODEGEN": "true"}
+
+
 @pytest.fixture(scope="module")
 def s3_env(s3):
-    return {**s3.env(), "DBT_TARGET": "s3"}
+    return {**s3.env(), **CODEGEN_ON, "DBT_TARGET": "s3"}
 
 
 def keys_under(s3, prefix: str) -> list[str]:
@@ -82,15 +87,20 @@ def test_s3_down_through_the_retries_exits_2(paused_run, s3, s3_env, s3_checks):
     assert s3_checks.published_set() == state["published_before"]
 
 
-def tasks_per_executor(event_logs) -> Counter:
-    done: Counter = Counter()
+def logged_events(event_logs, kind: str):
     # Spark 4 writes a folder per application: events_<n>_<app> files (and status files)
     for path in event_logs.rglob("events_*"):
         for line in path.read_text().splitlines():
             event = json.loads(line)
-            if event["Event"] == "SparkListenerTaskEnd":
-                done[event["Task Info"]["Executor ID"]] += 1
-    return done
+            if event["Event"] == kind:
+                yield event
+
+
+def tasks_per_executor(event_logs) -> Counter:
+    return Counter(
+        event["Task Info"]["Executor ID"]
+        for event in logged_events(event_logs, "SparkListenerTaskEnd")
+    )
 
 
 def test_s3_restart_mid_archive_is_retried_and_the_rerun_completes_on_a_cluster(
@@ -105,6 +115,7 @@ def test_s3_restart_mid_archive_is_retried_and_the_rerun_completes_on_a_cluster(
             *("nightly", "--target", "cluster", "--run-date", str(RUN_DATE)),
             env={
                 **s3.env(),
+                **CODEGEN_ON,
                 "SPARK_MASTER": cluster.master_url,
                 "SPARK_EVENT_LOG_DIR": str(event_logs),
                 "PYSPARK_PYTHON": sys.executable,
@@ -146,6 +157,9 @@ def test_s3_restart_mid_archive_is_retried_and_the_rerun_completes_on_a_cluster(
     per_executor = tasks_per_executor(event_logs)
     assert "driver" not in per_executor
     assert len(per_executor) >= 2 and all(n > 0 for n in per_executor.values())
+    # with code generation, as real nights run
+    environment = next(logged_events(event_logs, "SparkListenerEnvironmentUpdate"))
+    assert environment["Spark Properties"]["spark.sql.codegen.wholeStage"] == "true"
 
 
 def test_plain_dbt_build_on_s3_runs_the_python_models(cli, s3, s3_env, s3_checks, tmp_path):
