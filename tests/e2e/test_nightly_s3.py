@@ -159,7 +159,9 @@ def test_s3_restart_mid_archive_is_retried_and_the_rerun_completes_on_a_cluster(
     assert len(per_executor) >= 2 and all(n > 0 for n in per_executor.values())
     # with code generation, as real nights run
     environment = next(logged_events(event_logs, "SparkListenerEnvironmentUpdate"))
-    assert environment["Spark Properties"]["spark.sql.codegen.wholeStage"] == "true"
+    properties = environment["Spark Properties"]
+    assert properties["spark.sql.codegen.wholeStage"] == "true"
+    assert properties["spark.sql.codegen.factoryMode"] == "FALLBACK"
 
 
 def test_plain_dbt_build_on_s3_runs_the_python_models(cli, s3, s3_env, s3_checks, tmp_path):
