@@ -11,8 +11,12 @@ from movie_recs.lake.class_archive import archive_path
 from movie_recs.lake.spark import spark_conf
 from movie_recs.settings import PROJECT_ROOT
 
+# starts the profile's session and prints its JVM's options
 START_A_SESSION = (
-    "from movie_recs.lake.spark import get_spark; get_spark('local').sql('select 1').collect()"
+    "from movie_recs.lake.spark import get_spark; spark = get_spark('local');"
+    " spark.sql('select 1').collect();"
+    " print(spark._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean()"
+    ".getInputArguments())"
 )
 
 
@@ -35,6 +39,8 @@ def test_the_profiles_jvm_maps_the_archive(tmp_path):
     # (made for other jars or another JVM, it could not)
     started = _start_session(f"-XX:SharedArchiveFile={archive} -Xshare:on", tmp_path)
     assert started.returncode == 0, started.stderr[-3000:]
+    # beside the options of SPARK_DRIVER_JAVA_OPTIONS (the suite's: tests/conftest.py)
+    assert "-XX:TieredStopAtLevel=1" in started.stdout
 
 
 def test_a_jvm_starts_without_the_archive(tmp_path):
