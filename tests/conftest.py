@@ -38,13 +38,14 @@ os.environ.update(
     MOVIE_RECS_RETRY_BACKOFF_S="1",
     SPARK_DRIVER_MEMORY="2g",
     SPARK_SHUFFLE_PARTITIONS="2",  # two cores: fewer, larger tasks
-    # The suite's JVMs are short-lived and its tables tiny: no code generation
-    # (about 14 % less CPU a night) and the JIT's quick compiler only (its
-    # optimising one costs more than it saves here; ALS's deep task lineage
-    # then needs a deeper stack). BENCHMARKS.md, benchmark 6. The s3 story's
-    # cluster night runs as real nights do.
+    # The suite's JVMs are short-lived and its tables tiny: no code generation,
+    # and the JIT's quick compiler only (its optimising one costs more than it
+    # saves here), with the code cache it would have had (48 MB alone: its
+    # sweeper then cost 20 s a night) and a deeper stack (ALS's deep task
+    # lineage). A small night: 160 CPU-s instead of 230 (BENCHMARKS.md,
+    # benchmark 6). The s3 story's cluster night runs as real nights do.
     SPARK_CODEGEN="false",
-    SPARK_DRIVER_JAVA_OPTIONS="-XX:TieredStopAtLevel=1 -Xss8m",
+    SPARK_DRIVER_JAVA_OPTIONS="-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=240m -Xss8m",
 )
 
 
