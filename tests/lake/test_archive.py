@@ -1,9 +1,9 @@
-"""Appending to the event archive is idempotent per landed snapshot, and an id
-archived twice is found."""
+"""Appending to the event archive is idempotent per landed snapshot, an id
+archived twice is found, and a window's events are those stamped inside it."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -11,6 +11,7 @@ from movie_recs.lake.archive import (
     ARCHIVE_TABLE,
     DuplicateEventIds,
     append_to_archive,
+    archived_in_window,
     check_ids_archived_once,
 )
 
@@ -57,3 +58,34 @@ def test_an_id_archived_twice_is_found_within_the_checked_range(archive_lake):
         with pytest.raises(DuplicateEventIds, match=r"more than once: \[3\]") as raised:
             check_ids_archived_once(spark, low, high)
         assert raised.value.ids == [3]
+
+
+def test_a_window_holds_the_events_stamped_inside_it(archive_lake):
+    spark = archive_lake
+    start, end = datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 31, tzinfo=UTC)
+    tick = timedelta(microseconds=1)
+    stamps = {
+        1: start - tick,  # the day before the window
+        2: start,
+        3: start + timedelta(hours=13),
+        4: end - tick,
+        5: end,  # as_of itself is after the window
+        6: end + timedelta(days=1),
+    }
+    events = spark.createDataFrame(
+        [(i, 7, 10, "view", None, ts) for i, ts in stamps.items()], EVENTS_SCHEMA
+    )
+    append_to_archive(spark, events, "run-1", source=("snapshot", 1))
+
+    def window_ids(start, end):
+        frame = archived_in_window(spark, start, end)
+        return sorted(row[0] for row in frame.select("event_id").collect())
+
+    # whole days: the partitions alone
+    assert window_ids(start, end) == [2, 3, 4]
+    # bounds within a day, a quarter-day window (30.25 days) and the same
+    # instants in another time zone: the timestamps
+    assert window_ids(start + timedelta(hours=12), end) == [3, 4]
+    assert window_ids(start - timedelta(hours=6), end) == [1, 2, 3, 4]
+    plus_two = timezone(timedelta(hours=2))
+    assert window_ids(start.astimezone(plus_two), end.astimezone(plus_two)) == [2, 3, 4]

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pyspark.sql import functions as F
 
 from movie_recs.config import event_weights
-from movie_recs.lake.archive import archived_events
+from movie_recs.lake.archive import archived_events, archived_in_window
 from movie_recs.lake.landing import (
     LANDING_SCHEMA,
     land_new_rows,
@@ -99,7 +99,7 @@ def run(ctx: RunContext) -> TaskResult:
         F.col("event_ts") < F.lit(ctx.as_of)
     )
     usable_users = snapshot.where(F.col("reject_reason").isNull() & in_window).select("user_id")
-    archived_users = archived_events(spark).where(in_window).select("user_id")
+    archived_users = archived_in_window(spark, ctx.window_start, ctx.as_of).select("user_id")
     active = (
         usable_users.union(archived_users)
         .distinct()
