@@ -81,11 +81,17 @@ def test_a_window_holds_the_events_stamped_inside_it(archive_lake):
         frame = archived_in_window(spark, start, end)
         return sorted(row[0] for row in frame.select("event_id").collect())
 
-    # whole days: the partitions alone
-    assert window_ids(start, end) == [2, 3, 4]
-    # bounds within a day, a quarter-day window (30.25 days) and the same
-    # instants in another time zone: the timestamps
+    def users_plan(start, end) -> str:
+        archived_in_window(spark, start, end).select("user_id").createOrReplaceTempView("users")
+        return spark.sql("explain select * from users").first()[0]
+
+    # whole UTC days, however the bounds are written: the partitions alone,
+    # event_ts not read
+    plus_two = timezone(timedelta(hours=2))
+    for bounds in ((start, end), (start.astimezone(plus_two), end.astimezone(plus_two))):
+        assert window_ids(*bounds) == [2, 3, 4]
+        assert "event_ts" not in users_plan(*bounds)
+    # bounds within a day, as in a quarter-day window (30.25 days): the timestamps
     assert window_ids(start + timedelta(hours=12), end) == [3, 4]
     assert window_ids(start - timedelta(hours=6), end) == [1, 2, 3, 4]
-    plus_two = timezone(timedelta(hours=2))
-    assert window_ids(start.astimezone(plus_two), end.astimezone(plus_two)) == [2, 3, 4]
+    assert "event_ts" in users_plan(start - timedelta(hours=6), end)
