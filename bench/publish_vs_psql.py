@@ -95,7 +95,7 @@ def main(n_rows: int) -> None:
     t_publish = best_of(3, publish)
     t_in_hand = best_of(3, publish_in_hand)
     shutil.rmtree(folder)
-    with pg.connect() as conn, conn.cursor() as cur:
+    with pg.transaction() as cur:
         cur.execute("delete from batch_recommendations")
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
     print(f"rows {n_rows:,}")

@@ -27,7 +27,7 @@ def cli(*args: str) -> None:
 
 
 def last_train_details() -> dict:
-    with ensure_postgres().connect() as conn, conn.cursor() as cur:
+    with ensure_postgres().transaction() as cur:
         cur.execute(
             "select details from pipeline_runs where task = 'train' and status = 'succeeded'"
             " order by finished_at desc limit 1"

@@ -113,9 +113,9 @@ def build_report(spark, pg: PgSettings, out: Path) -> Path:
         raise ValueError("no impressions yet: run simulate-serving and a nightly first")
     ab = spark.table("movie_recs.fct_ab_test_results").toPandas()
     by_position = spark.table("movie_recs.fct_ctr_by_position").toPandas()
-    with pg.connect() as conn:
+    with pg.transaction() as cur:
         offline = read_frame(
-            conn,
+            cur,
             "select run_id, metric_name, metric_value, computed_at from model_performance_logs"
             " where variant is null and metric_name = any(%s)",
             (list(OFFLINE_METRICS),),

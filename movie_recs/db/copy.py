@@ -86,8 +86,7 @@ def copy_text(value) -> str:
     return str(value).translate(_ESCAPES)
 
 
-def read_frame(conn, query: str, params: tuple = ()) -> pd.DataFrame:
+def read_frame(cur, query: str, params: tuple = ()) -> pd.DataFrame:
     """A query's rows as a DataFrame (pandas' read_sql wants SQLAlchemy)."""
-    with conn.cursor() as cur:
-        cur.execute(query, params)
-        return pd.DataFrame(cur.fetchall(), columns=[c.name for c in cur.description])
+    cur.execute(query, params)
+    return pd.DataFrame(cur.fetchall(), columns=[c.name for c in cur.description])

@@ -21,16 +21,12 @@ def record_rejects(pg: PgSettings, source_table: str, run_id: str, rows: Iterabl
             sent += 1
             yield (source_table, key, reason, payload, run_id)
 
-    conn = pg.connect()
-    try:
-        with conn, conn.cursor() as cur:
-            execute_values(
-                cur,
-                "insert into rejected_events (source_table, source_key, reason, payload, run_id)"
-                " values %s on conflict (source_table, source_key) do nothing",
-                with_context(),
-                page_size=5_000,
-            )
-    finally:
-        conn.close()
+    with pg.transaction() as cur:
+        execute_values(
+            cur,
+            "insert into rejected_events (source_table, source_key, reason, payload, run_id)"
+            " values %s on conflict (source_table, source_key) do nothing",
+            with_context(),
+            page_size=5_000,
+        )
     return sent

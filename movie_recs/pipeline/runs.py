@@ -69,13 +69,9 @@ class RunRecorder:
         self.run_date = run_date
 
     def _execute(self, sql: str, params: tuple):
-        conn = self.pg.connect()
-        try:
-            with conn, conn.cursor() as cur:
-                cur.execute(sql, params)
-                return cur.fetchone() if cur.description else None
-        finally:
-            conn.close()
+        with self.pg.transaction() as cur:
+            cur.execute(sql, params)
+            return cur.fetchone() if cur.description else None
 
     def start(self, task: str) -> int:
         (attempt,) = self._execute(
@@ -115,53 +111,41 @@ class RunRecorder:
 
     def latest_attempts(self) -> dict[str, tuple[str, dict[str, Any] | None]]:
         """Per task of this run: the status and recorded details of its latest attempt."""
-        conn = self.pg.connect()
-        try:
-            with conn, conn.cursor() as cur:
-                cur.execute(
-                    "select distinct on (task) task, status, details from pipeline_runs"
-                    " where run_id = %s order by task, attempt desc",
-                    (self.run_id,),
-                )
-                return {task: (status, details) for task, status, details in cur}
-        finally:
-            conn.close()
+        with self.pg.transaction() as cur:
+            cur.execute(
+                "select distinct on (task) task, status, details from pipeline_runs"
+                " where run_id = %s order by task, attempt desc",
+                (self.run_id,),
+            )
+            return {task: (status, details) for task, status, details in cur}
 
     def close_abandoned(self) -> int:
         """Mark attempts left 'running' by a process that died as failed.
 
         Only called while holding the nightly lock, so no live run owns them.
         """
-        conn = self.pg.connect()
-        try:
-            with conn, conn.cursor() as cur:
-                cur.execute(
-                    "update pipeline_runs set status = 'failed', finished_at = now(),"
-                    " error = 'abandoned: the process ended without recording an outcome'"
-                    " where status = 'running'"
-                )
-                return cur.rowcount
-        finally:
-            conn.close()
+        with self.pg.transaction() as cur:
+            cur.execute(
+                "update pipeline_runs set status = 'failed', finished_at = now(),"
+                " error = 'abandoned: the process ended without recording an outcome'"
+                " where status = 'running'"
+            )
+            return cur.rowcount
 
 
 def last_published_full_fit(pg: PgSettings, before: date, within_days: int) -> str | None:
     """The model version of the latest run dated in the `within_days` days before
     `before` whose train task refitted (did not fold in) and whose publish succeeded."""
-    conn = pg.connect()
-    try:
-        with conn, conn.cursor() as cur:
-            cur.execute(
-                "select train.details->>'model_version' from pipeline_runs as train"
-                " join pipeline_runs as publish on publish.run_id = train.run_id"
-                "  and publish.task = 'publish' and publish.status = 'succeeded'"
-                " where train.task = 'train' and train.status = 'succeeded'"
-                "  and not train.details ? 'folded_in'"
-                "  and train.run_date < %(day)s and train.run_date > %(day)s - %(within)s"
-                " order by train.run_date desc, train.finished_at desc limit 1",
-                {"day": before, "within": within_days},
-            )
-            row = cur.fetchone()
-    finally:
-        conn.close()
+    with pg.transaction() as cur:
+        cur.execute(
+            "select train.details->>'model_version' from pipeline_runs as train"
+            " join pipeline_runs as publish on publish.run_id = train.run_id"
+            "  and publish.task = 'publish' and publish.status = 'succeeded'"
+            " where train.task = 'train' and train.status = 'succeeded'"
+            "  and not train.details ? 'folded_in'"
+            "  and train.run_date < %(day)s and train.run_date > %(day)s - %(within)s"
+            " order by train.run_date desc, train.finished_at desc limit 1",
+            {"day": before, "within": within_days},
+        )
+        row = cur.fetchone()
     return row[0] if row else None

@@ -18,8 +18,11 @@ import secrets
 import shutil
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg2
 
@@ -60,6 +63,18 @@ class PgSettings:
             dbname=self.dbname,
             **kwargs,
         )
+
+    @contextmanager
+    def transaction(self, **kwargs) -> Iterator[Any]:
+        """A cursor in one transaction, committed when the block ends (rolled
+        back on an error), on a connection closed after it: psycopg2's own
+        `with connection:` ends the transaction but leaves the connection open."""
+        conn = self.connect(**kwargs)
+        try:
+            with conn, conn.cursor() as cur:
+                yield cur
+        finally:
+            conn.close()
 
     @property
     def jdbc_url(self) -> str:

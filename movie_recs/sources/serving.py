@@ -141,14 +141,13 @@ def simulate(
 
 def serve_into_postgres(spark, pg: PgSettings, spec: ServingSpec, end: datetime) -> tuple[int, int]:
     """Simulate serving the published lists; append the logs and feedback to PostgreSQL."""
-    with pg.connect() as conn:
-        published = read_frame(conn, "select * from batch_recommendations")
-        movies = read_frame(conn, "select movie_id, genres from movies")
-        with conn.cursor() as cur:
-            cur.execute("select coalesce(max(serve_id), 0) from recommendation_logs")
-            (last_serve,) = cur.fetchone()
-            cur.execute("select coalesce(max(feedback_id), 0) from recommendation_feedback")
-            (last_feedback,) = cur.fetchone()
+    with pg.transaction() as cur:
+        published = read_frame(cur, "select * from batch_recommendations")
+        movies = read_frame(cur, "select movie_id, genres from movies")
+        cur.execute("select coalesce(max(serve_id), 0) from recommendation_logs")
+        (last_serve,) = cur.fetchone()
+        cur.execute("select coalesce(max(feedback_id), 0) from recommendation_feedback")
+        (last_feedback,) = cur.fetchone()
     matrix = (
         spark.table("movie_recs.int_user_movie_scores_aggregated")
         .select("user_id", "movie_id", "score")
@@ -157,7 +156,7 @@ def serve_into_postgres(spark, pg: PgSettings, spec: ServingSpec, end: datetime)
     logs, feedback = simulate(
         spec, published, matrix, movies, end, last_serve + 1, last_feedback + 1
     )
-    with pg.connect() as conn, conn.cursor() as cur:
+    with pg.transaction() as cur:
         copy_frame(cur, "recommendation_logs", logs)
         copy_frame(cur, "recommendation_feedback", feedback)
     return len(logs), len(feedback)

@@ -22,7 +22,7 @@ def test_anything_else_is_refused(name):
 
 
 def test_copy_refuses_an_injected_table_name_before_touching_the_database(pg):
-    with pg.connect() as conn, conn.cursor() as cur:
+    with pg.transaction() as cur:
         with pytest.raises(ValueError, match="not a valid SQL identifier"):
             copy_rows(cur, "movies; drop table movies", ["movie_id"], [(1,)])
         cur.execute("select to_regclass('movies') is not null")

@@ -30,14 +30,14 @@ class Checks:
         self.lake = lake_root
 
     def sql(self, query: str, params: tuple = ()):
-        with self.pg.connect() as conn, conn.cursor() as cur:
+        with self.pg.transaction() as cur:
             cur.execute(query, params)
             return cur.fetchall()
 
     def inject_bad_events(self) -> int:
         as_of = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         future = datetime.now(UTC) + timedelta(days=2)
-        with self.pg.connect() as conn, conn.cursor() as cur:
+        with self.pg.transaction() as cur:
             for event_id, (user, movie, kind, rating, hours_ago, _) in BAD_EVENTS.items():
                 event_ts = future if hours_ago is None else as_of - timedelta(hours=hours_ago)
                 cur.execute(

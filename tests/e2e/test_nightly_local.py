@@ -141,7 +141,7 @@ def test_simulated_serving_with_late_duplicate_and_orphan_feedback(cli, checks):
         (dup, "click", timedelta(minutes=9)),  # the same click again: counts once
     ]
     (next_id,) = checks.sql("select max(feedback_id) + 1 from recommendation_feedback")[0]
-    with checks.pg.connect() as conn, conn.cursor() as cur:
+    with checks.pg.transaction() as cur:
         for offset, ((serve, user, movie, served_at), action, delay) in enumerate(specials):
             cur.execute(
                 "insert into recommendation_feedback values (%s, %s, %s, %s, %s, %s)",
@@ -226,9 +226,9 @@ def test_ab_results_equal_an_independent_computation(checks):
     import pandas as pd
     from statsmodels.stats.proportion import proportion_confint, proportions_ztest
 
-    with checks.pg.connect() as conn:
-        logs = read_frame(conn, "select * from recommendation_logs")
-        feedback = read_frame(conn, "select * from recommendation_feedback")
+    with checks.pg.transaction() as cur:
+        logs = read_frame(cur, "select * from recommendation_logs")
+        feedback = read_frame(cur, "select * from recommendation_feedback")
     results = checks.delta("warehouse/movie_recs.db/fct_ab_test_results").toPandas()
     window_start = pd.Timestamp(results["window_start"].iloc[0], tz="UTC")
     window_end = pd.Timestamp(results["window_end"].iloc[0], tz="UTC")
@@ -343,7 +343,7 @@ def test_late_feedback_and_new_bad_events_arrive(checks):
     )[0]
     impressions = checks.delta("warehouse/movie_recs.db/fct_impressions")
     assert impressions.where(f"serve_id = {serve_id}").first()["is_clicked"] is False
-    with checks.pg.connect() as conn, conn.cursor() as cur:
+    with checks.pg.transaction() as cur:
         # a click landed after its serve was processed, inside the 24h window
         cur.execute(
             "insert into recommendation_feedback select max(feedback_id) + 1, %s, %s, %s,"

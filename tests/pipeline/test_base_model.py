@@ -19,7 +19,7 @@ def runs(pg):
 
     def record(days_before: int, details: dict, publish: str = "succeeded") -> None:
         day = TONIGHT - timedelta(days=days_before)
-        with pg.connect() as conn, conn.cursor() as cur:
+        with pg.transaction() as cur:
             for task, status, task_details in (
                 ("train", "succeeded", details),
                 ("publish", publish, {}),
@@ -32,7 +32,7 @@ def runs(pg):
                 )  # fmt: skip
 
     yield record
-    with pg.connect() as conn, conn.cursor() as cur:
+    with pg.transaction() as cur:
         cur.execute("delete from pipeline_runs where run_id like 'base-test-%'")
 
 

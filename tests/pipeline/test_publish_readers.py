@@ -70,13 +70,13 @@ def test_readers_never_see_a_mix_or_a_partial_set(pg):
     assert len(versions) >= 2, "no publish happened while the reader was reading"
     for count, n_versions, version in seen:
         assert (count, n_versions) == (USERS * TOP_K, 1), f"saw {count} rows of {version}"
-    with pg.connect() as conn, conn.cursor() as cur:
+    with pg.transaction() as cur:
         cur.execute("delete from batch_recommendations")
 
 
 def test_the_swapped_in_set_keeps_its_keys_and_the_services_read_grant(pg):
     replace_recommendations(pg, recommendations("v1"), "keys-test", [])
-    with pg.connect() as conn, conn.cursor() as cur:
+    with pg.transaction() as cur:
         cur.execute("select indexname from pg_indexes where tablename = 'batch_recommendations'")
         assert {name for (name,) in cur.fetchall()} == {
             "batch_recommendations_pkey",
@@ -103,7 +103,7 @@ def test_a_set_breaking_a_key_is_refused_whole_and_the_old_set_stays(pg):
     twice = recommendations("v2", extra="1,1,999,0.5\n")
     with pytest.raises(psycopg2.errors.UniqueViolation):
         replace_recommendations(pg, twice, "keys-test", [])
-    with pg.connect() as conn, conn.cursor() as cur:
+    with pg.transaction() as cur:
         cur.execute("select count(*), min(model_version) from batch_recommendations")
         assert cur.fetchone() == (USERS * TOP_K, "v1")
         cur.execute("select to_regclass('batch_recommendations_next')")
@@ -121,7 +121,7 @@ def test_the_published_rows_are_the_lakes_value_for_value(spark, pg):
     frame = spark.createDataFrame(rows, "user_id long, rank int, movie_id long, score double,"
                                   " model_version string, generated_at timestamp")  # fmt: skip
     assert replace_recommendations(pg, read_set(frame), "exact-test", []) == len(rows)
-    with pg.connect() as conn, conn.cursor() as cur:
+    with pg.transaction() as cur:
         cur.execute(f"select {', '.join(COLUMNS)} from batch_recommendations order by 1, 2")
         assert cur.fetchall() == rows
         cur.execute("delete from batch_recommendations")
@@ -132,7 +132,7 @@ def test_an_empty_set_replaces_the_old_one(spark, pg):
     frame = spark.createDataFrame([], "user_id long, rank int, movie_id long, score double,"
                                   " model_version string, generated_at timestamp")  # fmt: skip
     assert replace_recommendations(pg, read_set(frame), "empty-test", []) == 0
-    with pg.connect() as conn, conn.cursor() as cur:
+    with pg.transaction() as cur:
         cur.execute("select count(*) from batch_recommendations")
         assert cur.fetchone() == (0,)
 

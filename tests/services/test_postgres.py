@@ -11,7 +11,7 @@ from movie_recs.services.postgres import LocalPostgres, settings_from_env
 
 def test_local_cluster_listens_on_loopback_with_passwords(pg):
     assert pg.host == "127.0.0.1"
-    with pg.connect() as conn, conn.cursor() as cur:
+    with pg.transaction() as cur:
         cur.execute("show listen_addresses")
         assert cur.fetchone()[0] == "127.0.0.1"
         cur.execute("select current_user, current_database()")
@@ -25,6 +25,23 @@ def test_wrong_password_is_refused(pg):
         )
 
 
+def test_transaction_commits_rolls_back_on_error_and_closes(pg):
+    with pg.transaction() as cur:
+        cur.execute("create table transaction_probe (n int)")
+        cur.execute("insert into transaction_probe values (1)")
+        committed = cur.connection
+    assert committed.closed
+    with pytest.raises(ZeroDivisionError), pg.transaction() as cur:
+        cur.execute("insert into transaction_probe values (2)")
+        failed = cur.connection
+        1 / 0
+    assert failed.closed
+    with pg.transaction() as cur:
+        cur.execute("select n from transaction_probe")
+        assert [r[0] for r in cur] == [1]
+        cur.execute("drop table transaction_probe")
+
+
 def test_start_is_idempotent(pg):
     local = LocalPostgres()
     local.start()  # already running: a no-op, same credentials
@@ -33,7 +50,7 @@ def test_start_is_idempotent(pg):
 
 def test_migrations_apply_once_and_are_recorded(pg):
     assert migrate(pg) == []  # the fixture applied them already
-    with pg.connect() as conn, conn.cursor() as cur:
+    with pg.transaction() as cur:
         cur.execute("select version from schema_migrations order by version")
         assert [r[0] for r in cur] == [p.stem for p in migration_files()]
         cur.execute(

@@ -22,7 +22,7 @@ def service(pg):
     yield conn.cursor()
     conn.close()
     # the pipeline's role removes what the probes wrote
-    with pg.connect() as owner, owner.cursor() as cur:
+    with pg.transaction() as cur:
         for table, key in (
             ("recommendation_feedback", "feedback_id"),
             ("recommendation_logs", "serve_id"),

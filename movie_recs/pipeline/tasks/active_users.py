@@ -46,13 +46,9 @@ def _snapshot_query(as_of: datetime, not_after: datetime, ids: tuple[int, int]) 
 def _event_id_bounds(pg) -> tuple[int, int]:
     """The table's lowest and highest event id (0, 0 when empty): the ids the
     snapshot reads, and where its parallel reads split them."""
-    conn = pg.connect()
-    try:
-        with conn, conn.cursor() as cur:
-            cur.execute("select min(event_id), max(event_id) from rt_user_interactions")
-            lowest, highest = cur.fetchone()
-    finally:
-        conn.close()
+    with pg.transaction() as cur:
+        cur.execute("select min(event_id), max(event_id) from rt_user_interactions")
+        lowest, highest = cur.fetchone()
     return lowest or 0, highest or 0
 
 

@@ -71,12 +71,8 @@ def run(ctx: RunContext) -> TaskResult:
     run_dbt(["build", "--select", "tag:analytics", *WITHOUT_UNIT_TESTS], ctx.target, ctx.dbt_vars())
     n_rejected = record_rejects(ctx.pg, SOURCE_TABLE, ctx.run_id, _rejects(ctx))
     metrics = _variant_metrics(ctx)
-    conn = ctx.pg.connect()
-    try:
-        with conn, conn.cursor() as cur:
-            replace_run_metrics(cur, ctx.run_id, metrics, per_variant=True)
-    finally:
-        conn.close()
+    with ctx.pg.transaction() as cur:
+        replace_run_metrics(cur, ctx.run_id, metrics, per_variant=True)
     n_impressions = ctx.spark.table("movie_recs.fct_impressions").count()
     return TaskResult(
         rows_in=n_impressions,

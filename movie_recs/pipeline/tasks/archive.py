@@ -73,18 +73,14 @@ def _check_and_delete(ctx: RunContext, ids: np.ndarray) -> int:
 def _delete_from_postgres(ctx: RunContext, ids: np.ndarray) -> int:
     """Delete the given event ids (moved elsewhere) from rt_user_interactions."""
     ranges = id_ranges(ids)
-    conn = ctx.pg.connect()
-    try:
-        with conn, conn.cursor() as cur:
-            cur.execute("create temporary table moved_ids (low bigint, high bigint) on commit drop")
-            copy_lines(cur, "moved_ids", ["low", "high"], (f"{a}\t{b}\n" for a, b in ranges))
-            cur.execute(
-                "delete from rt_user_interactions as events using moved_ids"
-                " where events.event_id between moved_ids.low and moved_ids.high"
-            )
-            return cur.rowcount
-    finally:
-        conn.close()
+    with ctx.pg.transaction() as cur:
+        cur.execute("create temporary table moved_ids (low bigint, high bigint) on commit drop")
+        copy_lines(cur, "moved_ids", ["low", "high"], (f"{a}\t{b}\n" for a, b in ranges))
+        cur.execute(
+            "delete from rt_user_interactions as events using moved_ids"
+            " where events.event_id between moved_ids.low and moved_ids.high"
+        )
+        return cur.rowcount
 
 
 def run(ctx: RunContext) -> TaskResult:

@@ -109,34 +109,28 @@ def replace_recommendations(
 ) -> int:
     """Swap in a new `batch_recommendations` set and the run's metrics in one
     transaction."""
-    conn = pg.connect()
-    try:
-        with conn, conn.cursor() as cur:
-            cur.execute(
-                f"create table {NEXT} (like {TABLE} including defaults including constraints)"
-            )
-            # the shared values are filled in by PostgreSQL, not sent on every row
-            cur.execute(
-                f"alter table {NEXT} alter column model_version set default %s,"
-                " alter column generated_at set default %s::timestamptz",
-                (recommendations.model_version, recommendations.generated_at),
-            )
-            n_rows = copy_lines(cur, NEXT, PER_ROW, recommendations.csv, csv=True)
-            cur.execute(  # as the live table has them (migration 0001: none)
-                f"alter table {NEXT} alter column model_version drop default,"
-                " alter column generated_at drop default, "
-                + ", ".join(f"add constraint {NEXT}_{name} {key}" for name, key in KEYS.items())
-            )
-            fault_point("publish.before_commit")
-            cur.execute(f"drop table {TABLE}")  # readers wait from here to the commit
-            cur.execute(f"alter table {NEXT} rename to {TABLE}")
-            for name in KEYS:
-                cur.execute(f"alter index {NEXT}_{name} rename to {TABLE}_{name}")
-            apply_grants(cur)
-            replace_run_metrics(cur, run_id, metric_rows, per_variant=False)
-            fault_point("publish.metrics_before_commit")
-    finally:
-        conn.close()
+    with pg.transaction() as cur:
+        cur.execute(f"create table {NEXT} (like {TABLE} including defaults including constraints)")
+        # the shared values are filled in by PostgreSQL, not sent on every row
+        cur.execute(
+            f"alter table {NEXT} alter column model_version set default %s,"
+            " alter column generated_at set default %s::timestamptz",
+            (recommendations.model_version, recommendations.generated_at),
+        )
+        n_rows = copy_lines(cur, NEXT, PER_ROW, recommendations.csv, csv=True)
+        cur.execute(  # as the live table has them (migration 0001: none)
+            f"alter table {NEXT} alter column model_version drop default,"
+            " alter column generated_at drop default, "
+            + ", ".join(f"add constraint {NEXT}_{name} {key}" for name, key in KEYS.items())
+        )
+        fault_point("publish.before_commit")
+        cur.execute(f"drop table {TABLE}")  # readers wait from here to the commit
+        cur.execute(f"alter table {NEXT} rename to {TABLE}")
+        for name in KEYS:
+            cur.execute(f"alter index {NEXT}_{name} rename to {TABLE}_{name}")
+        apply_grants(cur)
+        replace_run_metrics(cur, run_id, metric_rows, per_variant=False)
+        fault_point("publish.metrics_before_commit")
     return n_rows
 
 
