@@ -7,12 +7,13 @@ Everything the project creates for itself lives under the state folder
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CACHE_DIR = PROJECT_ROOT / ".cache"
-SPARK_JARS_DIR = CACHE_DIR / "jars"
 S3PROXY_JARS_DIR = CACHE_DIR / "s3proxy"
 PROFILES_DIR = PROJECT_ROOT / "profiles"
 
@@ -20,6 +21,16 @@ PROFILES_DIR = PROJECT_ROOT / "profiles"
 def state_dir() -> Path:
     """Project-local folder for databases, object store data and the local lake."""
     return Path(os.environ.get("MOVIE_RECS_STATE", PROJECT_ROOT / ".state")).resolve()
+
+
+def generated_secrets(path: Path, make: Callable[[], dict[str, str]]) -> dict[str, str]:
+    """The secrets kept in `path`, made by `make` the first time, in a file only
+    its owner can read from the moment it exists."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
+            json.dump(make(), f)
+    return json.loads(path.read_text())
 
 
 def env_int(name: str, default: int) -> int:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import glob
 import hashlib
-import json
 import logging
 import os
 import pwd
@@ -26,7 +25,7 @@ from typing import Any
 
 import psycopg2
 
-from movie_recs.settings import env_int, state_dir
+from movie_recs.settings import env_int, generated_secrets, state_dir
 
 log = logging.getLogger(__name__)
 
@@ -148,16 +147,13 @@ class LocalPostgres:
             shutil.chown(path, user="postgres", group="postgres")
 
     def _credentials(self) -> dict[str, str]:
-        if not self.credentials_file.exists():
-            self.root.mkdir(parents=True, exist_ok=True)
-            creds = {
-                "superuser_password": secrets.token_urlsafe(24),
-                "app_password": secrets.token_urlsafe(24),
-                "service_password": secrets.token_urlsafe(24),
-            }
-            self.credentials_file.write_text(json.dumps(creds))
-            self.credentials_file.chmod(0o600)
-        return json.loads(self.credentials_file.read_text())
+        return generated_secrets(
+            self.credentials_file,
+            lambda: {
+                f"{role}_password": secrets.token_urlsafe(24)
+                for role in ("superuser", "app", "service")
+            },
+        )
 
     def _superuser(self) -> PgSettings:
         password = self._credentials()["superuser_password"]

@@ -9,7 +9,6 @@ AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and S3_BUCKET).
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import secrets
 import signal
@@ -23,7 +22,13 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from movie_recs.settings import PROJECT_ROOT, S3PROXY_JARS_DIR, env_int, state_dir
+from movie_recs.settings import (
+    PROJECT_ROOT,
+    S3PROXY_JARS_DIR,
+    env_int,
+    generated_secrets,
+    state_dir,
+)
 
 DEFAULT_PORT = 59000
 DEFAULT_BUCKET = "movie-recs"
@@ -112,15 +117,13 @@ class LocalS3Proxy:
         self.log_file = self.root / "s3proxy.log"
 
     def settings(self) -> S3Settings:
-        if not self.credentials_file.exists():
-            self.root.mkdir(parents=True, exist_ok=True)
-            creds = {
+        creds = generated_secrets(
+            self.credentials_file,
+            lambda: {
                 "access_key": "movie-recs-" + secrets.token_hex(4),
                 "secret_key": secrets.token_urlsafe(30),
-            }
-            self.credentials_file.write_text(json.dumps(creds))
-            self.credentials_file.chmod(0o600)
-        creds = json.loads(self.credentials_file.read_text())
+            },
+        )
         return S3Settings(
             endpoint_url=f"http://127.0.0.1:{self.port}",
             access_key=creds["access_key"],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import stat
+
 import psycopg2
 import pytest
 
@@ -31,10 +33,10 @@ def test_transaction_commits_rolls_back_on_error_and_closes(pg):
         cur.execute("insert into transaction_probe values (1)")
         committed = cur.connection
     assert committed.closed
-    with pytest.raises(ZeroDivisionError), pg.transaction() as cur:
+    with pytest.raises(psycopg2.errors.InvalidTextRepresentation), pg.transaction() as cur:
         cur.execute("insert into transaction_probe values (2)")
         failed = cur.connection
-        1 / 0
+        cur.execute("insert into transaction_probe values ('two')")
     assert failed.closed
     with pg.transaction() as cur:
         cur.execute("select n from transaction_probe")
@@ -46,6 +48,7 @@ def test_start_is_idempotent(pg):
     local = LocalPostgres()
     local.start()  # already running: a no-op, same credentials
     assert local.settings() == pg
+    assert stat.S_IMODE(local.credentials_file.stat().st_mode) == 0o600
 
 
 def test_migrations_apply_once_and_are_recorded(pg):

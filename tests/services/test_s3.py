@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import stat
+
 import boto3
 import botocore
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from movie_recs.services.s3 import S3Settings, settings_from_env
+from movie_recs.services.s3 import LocalS3Proxy, S3Settings, settings_from_env
 
 
 def test_signed_requests_round_trip(s3):
@@ -29,6 +31,11 @@ def test_anonymous_requests_are_refused(s3):
     with pytest.raises(ClientError) as refused:
         anonymous.list_objects_v2(Bucket=s3.bucket)
     assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+
+
+def test_generated_keys_are_readable_by_their_owner_only(s3):
+    assert stat.S_IMODE(LocalS3Proxy().credentials_file.stat().st_mode) == 0o600
+    assert LocalS3Proxy().settings() == s3  # kept, not made again
 
 
 def test_wrong_secret_is_refused(s3):
