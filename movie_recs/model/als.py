@@ -221,7 +221,7 @@ def train_and_recommend(
         # folding in and ranking need only the re-scored users' pairs: on most
         # nights a small share of the matrix
         scores = scores.select("user_id", "movie_id", "score").join(users, "user_id").cache()
-        factors, metrics = _fold_in(scores, users, params, base_model_dir, base.metrics)
+        factors, metrics = _fold_in(scores, params, base_model_dir, base.metrics)
         metrics["rescored_users"] = float(n_rescored)
     else:
         factors, metrics = _full_fit(scores, params, spec, model_dir)
@@ -272,12 +272,14 @@ def _same_model(base_params: dict, params: AlsParams) -> bool:
 
 
 def _fold_in(
-    scores: DataFrame, users: DataFrame, params: AlsParams, base_model_dir: str, evaluated: dict
+    scores: DataFrame, params: AlsParams, base_model_dir: str, evaluated: dict
 ) -> tuple[Factors, dict]:
+    """The re-scored users' factors, from their pairs (`scores`) and the base
+    model's item factors."""
     items = ALSModel.load(f"{base_model_dir}/als").itemFactors
     user_factors = fold_in_users(
         items,
-        scores.join(users, "user_id"),
+        scores,
         reg_param=params.reg_param,
         implicit=params.implicit,
         alpha=params.alpha,
