@@ -23,7 +23,7 @@ import os
 import sys
 from datetime import UTC, date, datetime, timedelta
 
-from movie_recs.settings import PROJECT_ROOT, TARGETS, lake_on_s3
+from movie_recs.settings import PROFILES_DIR, PROJECT_ROOT, TARGETS, lake_on_s3
 
 
 def yesterday() -> date:
@@ -165,7 +165,7 @@ def cmd_tune(args) -> int:
         print(f"{matrix_table} does not exist yet: run the nightly (or dbt build) first")
         return 2
     base, spec = AlsParams.from_vars(run_vars.get), EvalSpec.from_vars(run_vars.get)
-    table = tune(spark, spark.table(matrix_table), base, spec, grid)
+    table = tune(spark.table(matrix_table), base, spec, grid)
     path = f"{lake_root(spark)}/tuning"
     save(spark, table, path)
     print(table.drop(columns=["tuned_at"]).to_string(index=False, float_format="%.4f"))
@@ -263,7 +263,7 @@ def cmd_env(args) -> int:
     variables = {**ensure_postgres().env(), "DBT_TARGET": args.target}
     if lake_on_s3(args.target):
         variables.update(ensure_s3().env())
-    variables["DBT_PROFILES_DIR"] = str(PROJECT_ROOT / "profiles")
+    variables["DBT_PROFILES_DIR"] = str(PROFILES_DIR)
     for name, value in variables.items():
         print(f"export {name}={value}")
     return 0

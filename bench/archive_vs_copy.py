@@ -37,6 +37,7 @@ from harness import (
     run_measured,
 )
 
+from movie_recs.config import dbt_vars
 from movie_recs.pipeline.context import as_of_for
 
 # demo events, none pre-archived: the same generator and loader as demo-data
@@ -79,7 +80,7 @@ def main(events: int) -> None:
     as_of = as_of_for(datetime.now(UTC).date() - timedelta(days=1))
     run_measured([sys.executable, "-c", SETUP, *map(str, demo_sizes(events)), str(events),
                   as_of.isoformat()], env)  # fmt: skip
-    cutoff = as_of - timedelta(hours=48)
+    cutoff = as_of - timedelta(hours=float(dbt_vars()["archive_after_hours"]))
 
     state = env["MOVIE_RECS_STATE"]
     csv = f"{state}/bare-events.csv"

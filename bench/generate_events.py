@@ -13,18 +13,14 @@ import sys
 import time
 from datetime import UTC, datetime
 
+from harness import demo_sizes
+
 from movie_recs.sources.synthetic import DemoSpec, events_frames, movies_frame
 
 
 def run(n_events: int) -> None:
-    scale = n_events / 25_000_000
-    spec = DemoSpec(
-        users=max(1_000, int(160_000 * scale)),
-        movies=max(500, int(60_000 * scale)),
-        days=30,
-        events=n_events,
-        seed=1,
-    )
+    users, movies = demo_sizes(n_events)
+    spec = DemoSpec(users=users, movies=movies, days=30, events=n_events, seed=1)
     started = time.perf_counter()
     movies_frame(spec)
     generated = sum(len(chunk) for chunk in events_frames(spec, datetime(2026, 1, 1, tzinfo=UTC)))

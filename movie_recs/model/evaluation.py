@@ -30,9 +30,6 @@ import pandas as pd
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-RANKING_METRICS = ("precision", "recall", "ndcg", "map", "hit_rate")
-BASELINES = ("popularity", "random")
-
 
 @dataclass(frozen=True)
 class EvalSpec:

@@ -52,9 +52,7 @@ def combinations(base: AlsParams, grid: dict[str, list]) -> list[AlsParams]:
     return combos
 
 
-def tune(
-    spark: SparkSession, matrix: DataFrame, base: AlsParams, spec: EvalSpec, grid: dict
-) -> pd.DataFrame:
+def tune(matrix: DataFrame, base: AlsParams, spec: EvalSpec, grid: dict) -> pd.DataFrame:
     """One row per baseline and per combination, best NDCG@10 first."""
     candidates = combinations(base, grid)
     scores = checked_matrix(matrix)[0].cache()

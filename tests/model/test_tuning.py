@@ -40,7 +40,7 @@ def test_tune_ranks_combinations_against_the_baselines(spark, tmp_path):
         rows, "user_id bigint, movie_id bigint, score double, last_event_at timestamp"
     )
     base = AlsParams(max_iter=3, implicit=True)
-    table = tune(spark, matrix, base, EvalSpec(), {"rank": [2, 4], "alpha": [5.0]})
+    table = tune(matrix, base, EvalSpec(), {"rank": [2, 4], "alpha": [5.0]})
     assert sorted(table["model"]) == ["als-implicit", "als-implicit", "popularity", "random"]
     assert sorted(table["rank"].dropna()) == [2, 4]
     assert list(table["ndcg_at_10"]) == sorted(table["ndcg_at_10"], reverse=True)

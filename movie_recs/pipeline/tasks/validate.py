@@ -28,7 +28,7 @@ class GateFailed(RuntimeError):
         super().__init__("validation gate failed: " + "; ".join(failures))
 
 
-def table_version(spark, table: str) -> int:
+def latest_version(spark, table: str) -> int:
     return spark.sql(f"describe history {table} limit 1").first()["version"]
 
 
@@ -75,7 +75,7 @@ def offline_metric_failures(metrics: dict, run_vars: dict) -> list[str]:
 def run(ctx: RunContext) -> TaskResult:
     spark = ctx.spark
     top_k = int(ctx.vars["top_k"])
-    version = table_version(spark, RECOMMENDATIONS_TABLE)
+    version = latest_version(spark, RECOMMENDATIONS_TABLE)
     rows = spark.read.option("versionAsOf", version).table(RECOMMENDATIONS_TABLE).cache()
 
     failures = []
