@@ -5,14 +5,16 @@
     python orchestrate.py demo-data [--users N] [--movies M] [--days D] [--events E] [--seed S]
     python orchestrate.py load-movielens PATH [--span-days D]
     python orchestrate.py simulate-serving [--days N] [--variants als popularity] [--seed S]
-    python orchestrate.py tune [--model implicit|explicit] [--grid rank=10,20 alpha=1,40 ...]
+    python orchestrate.py tune [--model implicit|explicit] [--grid rank=10,50 alpha=0.5,1 ...]
     python orchestrate.py sql "select ..." [--limit N]
     python orchestrate.py report [--out DIR]
-    python orchestrate.py status [--json]
-    python orchestrate.py env [--target local|s3]
+    python orchestrate.py status [--json] [--limit N]
+    python orchestrate.py env [--target local|s3|cluster]
     python orchestrate.py services start|stop
 
-Exit codes: 0 ok; 1 a gate or test failed (nothing published); 2 unexpected error.
+Exit codes of `nightly` (movie_recs.pipeline.nightly): 0 ok; 1 a gate or a test
+failed, or another run holds the lock; 2 a service stayed unreachable, or an
+unexpected error. The log says whether the new list was published.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
         )
         return sub
 
-    nightly = with_target(commands.add_parser("nightly", help="run the five nightly tasks"))
+    nightly = with_target(commands.add_parser("nightly", help="run the five nightly tasks, then analytics"))
     nightly.add_argument(
         "--run-date",
         type=date.fromisoformat,

@@ -5,7 +5,7 @@
 Setup: EVENTS demo events over 30 days, all in PostgreSQL (nothing archived
 yet). Then, same rows, events/s each:
 - bare (first: it only reads): psql COPYs the events older than the archive
-  cutoff (48 h before as_of) TO STDOUT into a file, and a PySpark
+  cutoff (`archive_after_hours` before as_of) TO STDOUT into a file, and a PySpark
   script appends that file to a Delta table partitioned by event date (timed
   from its session being up, as the nightly's tasks are);
 - pipeline: `nightly --force` stopped by the fault point after its archive

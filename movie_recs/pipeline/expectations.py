@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-# any finite double passes; NaN and +-infinity do not
+# NaN, +-infinity and magnitudes past 1e300 fail; any score ALS can give passes
+# (dot products of factors that regularisation keeps small)
 FINITE_LIMIT = 1.0e300
 
 

@@ -1,4 +1,5 @@
-"""Task 2: move events older than 48 hours out of PostgreSQL, exactly once.
+"""Task 2: move events older than `archive_after_hours` (48) out of PostgreSQL,
+exactly once.
 
 From the run's classified snapshot (task 1):
 1. rejected events go to PostgreSQL `rejected_events` with their reason
