@@ -53,7 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
         )
         return sub
 
-    nightly = with_target(commands.add_parser("nightly", help="run the five nightly tasks, then analytics"))
+    nightly = with_target(
+        commands.add_parser("nightly", help="run the five nightly tasks, then analytics")
+    )
     nightly.add_argument(
         "--run-date",
         type=date.fromisoformat,
