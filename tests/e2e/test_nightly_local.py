@@ -243,6 +243,7 @@ def test_ab_results_equal_an_independent_computation(checks):
         for variant, arm in logs.groupby("variant"):
             expected[(metric, variant)] = (int(arm["serve_id"].isin(hit).sum()), len(arm))
 
+    assert {(row.metric, row.variant) for row in results.itertuples()} == set(expected)
     for row in results.itertuples():
         successes, trials = expected[(row.metric, row.variant)]
         control_successes, control_trials = expected[(row.metric, "als")]

@@ -39,6 +39,8 @@ def test_the_profiles_jvm_maps_the_archive(tmp_path):
     # (made for other jars or another JVM, it could not)
     started = _start_session(f"-XX:SharedArchiveFile={archive} -Xshare:on", tmp_path)
     assert started.returncode == 0, started.stderr[-3000:]
+    assert f"-XX:SharedArchiveFile={archive}" in started.stdout
+    assert "-Xshare:on" in started.stdout
     # beside the options of SPARK_DRIVER_JAVA_OPTIONS (the suite's: tests/conftest.py)
     for option in os.environ["SPARK_DRIVER_JAVA_OPTIONS"].split():
         assert option in started.stdout, option
@@ -47,4 +49,5 @@ def test_the_profiles_jvm_maps_the_archive(tmp_path):
 def test_a_jvm_starts_without_the_archive(tmp_path):
     started = _start_session(f"-XX:SharedArchiveFile={tmp_path}/missing.jsa", tmp_path)
     assert started.returncode == 0, started.stderr[-3000:]
+    assert f"-XX:SharedArchiveFile={tmp_path}/missing.jsa" in started.stdout
     assert "shared archive" not in started.stderr.lower()

@@ -60,6 +60,21 @@ def test_temporal_split_holds_out_each_users_latest(scores):
     assert sorted(again.collect()) == sorted(test.collect())
 
 
+def test_temporal_split_by_hand(spark):
+    """20 % of each user's movies, rounded up, and always one left to train on:
+    1 movie -> 0 held out, 5 -> 1, 6 -> 2; the latest ones."""
+    rows = [
+        (user, movie, 1.0, T0 + timedelta(days=movie))
+        for user, n in ((1, 1), (2, 5), (3, 6))
+        for movie in range(1, n + 1)
+    ]
+    pairs = spark.createDataFrame(
+        rows, "user_id int, movie_id int, score float, last_event_at timestamp"
+    )
+    _, test = split_pairs(pairs, EvalSpec(split="temporal", test_fraction=0.2))
+    assert sorted((r.user_id, r.movie_id) for r in test.collect()) == [(2, 5), (3, 5), (3, 6)]
+
+
 def test_random_split_is_seeded_and_disjoint(scores):
     train, test = split_pairs(scores, EvalSpec(split="random", seed=3))
     assert train.count() + test.count() == scores.count()

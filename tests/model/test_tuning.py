@@ -12,7 +12,10 @@ from movie_recs.model.tuning import MAX_COMBINATIONS, combinations, parse_grid, 
 
 
 def test_grid_is_parsed_and_typed():
-    assert parse_grid(["rank=8,16", "alpha=1,40"]) == {"rank": [8, 16], "alpha": [1.0, 40.0]}
+    grid = parse_grid(["rank=8,16", "alpha=1,40"])
+    assert grid == {"rank": [8, 16], "alpha": [1.0, 40.0]}
+    assert {type(v) for v in grid["rank"]} == {int}
+    assert {type(v) for v in grid["alpha"]} == {float}
 
 
 @pytest.mark.parametrize("item", ["rank", "depth=3", "rank=ten"])

@@ -46,11 +46,17 @@ BAD_SETS = {
         "unexpected_rows_expectation(no user's list repeats a movie)",
     ),
     "null_movie": (with_row(0, movie_id=None), "expect_column_values_to_not_be_null"),
-    "nan_score": (with_row(0, score=float("nan")), "expect_column_values_to_be_between"),
+    "nan_score": (
+        with_row(0, score=float("nan")),
+        "expect_column_values_to_be_between({'column': 'score'",
+    ),
     "too_few_rows": (GOOD[:-1], "expect_table_row_count_to_equal"),
     "unknown_user": (with_row(0, user_id=99), "unexpected_rows_expectation(user_id is an active"),
     "unknown_movie": (with_row(0, movie_id=123_456), "unexpected_rows_expectation(movie_id is in"),
-    "rank_out_of_range": (with_row(2, rank=TOP_K + 1), "expect_column_values_to_be_between"),
+    "rank_out_of_range": (
+        with_row(2, rank=TOP_K + 1),
+        "expect_column_values_to_be_between({'column': 'rank'",
+    ),
     "two_model_versions": (
         with_row(3, model_version="als-2"),
         "expect_column_unique_value_count_to_be_between(one model_version per set)",

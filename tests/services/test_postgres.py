@@ -45,8 +45,15 @@ def test_transaction_commits_rolls_back_on_error_and_closes(pg):
 
 
 def test_start_is_idempotent(pg):
+    def server_started_at():
+        with pg.transaction() as cur:
+            cur.execute("select pg_postmaster_start_time()")
+            return cur.fetchone()[0]
+
+    before = server_started_at()
     local = LocalPostgres()
     local.start()  # already running: a no-op, same credentials
+    assert server_started_at() == before
     assert local.settings() == pg
     assert stat.S_IMODE(local.credentials_file.stat().st_mode) == 0o600
 

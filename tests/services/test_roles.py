@@ -53,6 +53,8 @@ def service(pg):
 )
 def test_service_can(service, statement, params):
     service.execute(statement, params)
+    if statement.startswith("insert"):
+        assert service.rowcount == 1
 
 
 @pytest.mark.parametrize(
