@@ -21,9 +21,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import psycopg2
+import psycopg2.extensions
 
 from movie_recs.settings import env_int, generated_secrets, state_dir
 
@@ -64,11 +64,11 @@ class PgSettings:
         )
 
     @contextmanager
-    def transaction(self, **kwargs) -> Iterator[Any]:
+    def transaction(self) -> Iterator[psycopg2.extensions.cursor]:
         """A cursor in one transaction, committed when the block ends (rolled
         back on an error), on a connection closed after it: psycopg2's own
         `with connection:` ends the transaction but leaves the connection open."""
-        conn = self.connect(**kwargs)
+        conn = self.connect()
         try:
             with conn, conn.cursor() as cur:
                 yield cur
