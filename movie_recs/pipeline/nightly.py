@@ -153,6 +153,7 @@ def run_nightly(
     var_overrides: dict[str, Any] | None = None,
 ) -> int:
     run_id = f"nightly-{run_date.isoformat()}"
+    run_vars = dbt_vars(var_overrides)  # a bad var stops the run before anything starts
     done: list[str] = []
     try:
         pg = prepare_services(target)
@@ -170,7 +171,7 @@ def run_nightly(
                 run_id=run_id,
                 run_date=run_date,
                 target=target,
-                vars=dbt_vars(var_overrides),
+                vars=run_vars,
                 pg=pg,
                 spark=get_spark(target),
                 # a resumed run keeps the version its (succeeded) train step built

@@ -16,7 +16,7 @@ duplicated. Finally, archive partitions past the retention are dropped.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import pyarrow.compute as pc
@@ -36,6 +36,15 @@ from movie_recs.pipeline.faults import fault_point
 from movie_recs.pipeline.tasks.active_users import EVENTS_SNAPSHOT
 
 SOURCE_TABLE = "rt_user_interactions"
+
+
+def retention_start(as_of: datetime, retention_days: int, now: datetime | None = None) -> date:
+    """The first day the archive keeps: `retention_days` before the run's as_of,
+    never counted from a day the clock has not reached. A run date in the
+    future (a typo, or a night simulated ahead) then drops nothing the real
+    date still keeps."""
+    today = (now or datetime.now(UTC)).date()
+    return min(as_of.date(), today) - timedelta(days=retention_days)
 
 
 def _record_rejects(ctx: RunContext, rejected) -> int:
@@ -112,7 +121,7 @@ def run(ctx: RunContext) -> TaskResult:
     n_archived = pc.sum(moved.column("usable")).as_py() or 0
     fault_point("archive.after_postgres_delete")
 
-    keep_from = ctx.as_of.date() - timedelta(days=int(ctx.vars["archive_retention_days"]))
+    keep_from = retention_start(ctx.as_of, int(ctx.vars["archive_retention_days"]))
     n_expired = drop_expired_partitions(spark, keep_from)
     return TaskResult(
         rows_in=n_archived + n_rejected,
