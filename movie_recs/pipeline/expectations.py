@@ -1,7 +1,11 @@
-"""Great Expectations suites, as code: the export gate on recommendation rows.
+"""Great Expectations suites, as code, each run in an ephemeral context
+(nothing written to disk):
 
-Runs on the exact Spark DataFrame that publish will export, in an ephemeral
-context (nothing written to disk).
+- the landed inputs (`snapshot_suite`, `day_volume_suite`): the events
+  snapshot's columns and types, its share of rejects, and the day's events
+  against recent nights';
+- the export gate (`export_suite`): on the exact Spark DataFrame that publish
+  will export.
 
 Membership (every user active, every movie in the catalogue) is an anti-join
 against the sets as Spark tables, not `ExpectColumnValuesToBeInSet`: that one
@@ -108,26 +112,83 @@ def export_suite(spec: ExportExpectations):
     )
 
 
+# the landed events snapshot's columns, as Spark types them (PostgreSQL's
+# bigint, text, double precision and timestamptz, read over JDBC)
+SNAPSHOT_TYPES = {
+    "event_id": "LongType",
+    "user_id": "LongType",
+    "movie_id": "LongType",
+    "event_type": "StringType",
+    "rating": "DoubleType",
+    "event_ts": "TimestampType",
+}
+
+
+def snapshot_suite(max_reject_share: float):
+    """The landed events snapshot: its columns and types, and its share of rejects."""
+    import great_expectations as gx
+    from great_expectations import expectations as gxe
+
+    return gx.ExpectationSuite(
+        name="landed_events",
+        expectations=[
+            gxe.ExpectTableColumnsToMatchSet(column_set=list(SNAPSHOT_TYPES), exact_match=False),
+            *[
+                gxe.ExpectColumnValuesToBeOfType(column=c, type_=t)
+                for c, t in SNAPSHOT_TYPES.items()
+            ],
+            gxe.ExpectColumnValuesToBeNull(
+                column="reject_reason",
+                mostly=1 - max_reject_share,
+                description=f"rejected events at most {max_reject_share:g} of the snapshot"
+                " (max_reject_share)",
+            ),
+        ],
+    )
+
+
+def day_volume_suite(low: int, high: int):
+    """The run's day's events, against the range recent nights' counts give."""
+    import great_expectations as gx
+    from great_expectations import expectations as gxe
+
+    return gx.ExpectationSuite(
+        name="day_events",
+        expectations=[
+            gxe.ExpectTableRowCountToBeBetween(
+                min_value=low,
+                max_value=high,
+                description=f"the day's events between {low} and {high}: recent nights'"
+                " median divided and multiplied by input_volume_ratio",
+            )
+        ],
+    )
+
+
 def validate_export(
     frame: DataFrame, spec: ExportExpectations, lists: DataFrame | None = None
 ) -> list[str]:
     """Run the export suite; return one line per failed expectation (empty: passed).
     `lists` is `list_summary(frame)`, when the caller has it cached already."""
-    import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
-
     spec.known_movies.select("movie_id").createOrReplaceTempView(KNOWN_MOVIES_VIEW)
     spec.active_users.select("user_id").createOrReplaceTempView(ACTIVE_USERS_VIEW)
     (list_summary(frame) if lists is None else lists).createOrReplaceTempView(LISTS_VIEW)
+    return failed_expectations(frame, export_suite(spec))
+
+
+def failed_expectations(frame: DataFrame, suite) -> list[str]:
+    """Run `suite` on `frame`; one line per failed expectation (empty: passed)."""
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    source = context.data_sources.add_spark(name="recommendations")
-    asset = source.add_dataframe_asset(name="export")
+    source = context.data_sources.add_spark(name="spark")
+    asset = source.add_dataframe_asset(name=suite.name)
     batch = asset.add_batch_definition_whole_dataframe("rows").get_batch(
         batch_parameters={"dataframe": frame}
     )
-    suite = export_suite(spec)
-    # A passing gate needs only pass/fail. Counting and sampling the unexpected
+    # A passing suite needs only pass/fail. Counting and sampling the unexpected
     # rows costs time on every night (8M rows: 20.8 s with them, 12.6 s
     # without), so they are computed only when something failed, for the message.
     result = batch.validate(suite, result_format="BOOLEAN_ONLY")

@@ -28,6 +28,7 @@ from movie_recs.lake.archive import DuplicateEventIds
 from movie_recs.lake.spark import get_spark
 from movie_recs.pipeline.context import RunContext, TaskResult
 from movie_recs.pipeline.faults import fault_point
+from movie_recs.pipeline.input_checks import InputChecksFailed
 from movie_recs.pipeline.runs import LockHeld, NightlyLock, RunRecorder
 from movie_recs.pipeline.service_errors import failed_service
 from movie_recs.pipeline.tasks import active_users, analytics, archive, publish, train, validate
@@ -57,7 +58,7 @@ STEPS = [
 ]
 
 # failed checks: exit 1 with their message, not a traceback
-HANDLED = (validate.GateFailed, DbtFailed, DuplicateEventIds)
+HANDLED = (InputChecksFailed, validate.GateFailed, DbtFailed, DuplicateEventIds)
 BACKOFF_S = float(os.environ.get("MOVIE_RECS_RETRY_BACKOFF_S", "5"))
 
 

@@ -1,12 +1,13 @@
 """The nightly run end to end on the local target, as a user runs it.
 
-One story, in order: generate data with one bad event of each kind, run the
-night, check what was published and where every event went; rerun (a no-op);
-the next night crashed, then with a failing gate (nothing published), then
-the same night passing (a new model version); a second run refused by the
-lock; the third night, a fold-in between full refits, crashed and cut off
-from PostgreSQL at each risky point before a rerun completes it. Each step is
-a test; later steps rely on earlier ones.
+One story, in order: generate data with one bad event of each kind, stop a
+night at its input checks, run the night, check what was published and where
+every event went; rerun (a no-op); the next night crashed, then with a
+failing gate (nothing published), then the same night passing (a new model
+version); a second run refused by the lock; the third night, a fold-in
+between full refits, crashed and cut off from PostgreSQL at each risky point
+before a rerun completes it. Each step is a test; later steps rely on earlier
+ones.
 """
 
 from __future__ import annotations
@@ -56,6 +57,25 @@ def test_demo_data_and_bad_events(cli, checks):
     assert checks.events_everywhere(state["since"]) == GENERATED + state["injected"]
 
 
+def test_a_night_over_its_reject_share_stops_before_archiving(cli, checks):
+    """The input checks stop the run at its first task: nothing moves."""
+    day = DAY1 - timedelta(days=1)  # a night of its own, so the story's first is untouched
+    in_pg = checks.sql("select count(*) from rt_user_interactions")
+    archived = checks.archived_count()
+    # the 8 bad events are 0.04 % of the snapshot
+    result = cli("nightly", "--run-date", str(day), "--var", "max_reject_share=0.0001")
+    assert result.returncode == 1
+    assert "input checks failed" in result.stderr
+    assert "rejected events at most 0.0001 of the snapshot (max_reject_share)" in result.stderr
+    assert "nothing published" in result.stderr
+    assert [(t, s) for t, _, s in checks.task_statuses(f"nightly-{day}")] == [
+        ("active_users", "failed")
+    ]
+    assert checks.archived_count() == archived
+    assert checks.sql("select count(*) from rt_user_interactions") == in_pg
+    assert checks.sql("select count(*) from rejected_events") == [(0,)]
+
+
 def test_first_night_publishes(cli, checks):
     result = cli("nightly", check=True)
     assert "published model als-" in result.stderr
@@ -70,6 +90,10 @@ def test_first_night_publishes(cli, checks):
     ]
     state["version1"] = checks.assert_recommendations_complete()
     state["published1"] = checks.published_set()
+    ((landed,),) = checks.sql(
+        "select details from pipeline_runs where run_id = %s and task = 'active_users'", (RUN1,)
+    )
+    assert landed["input_check_failures"] == 0 and landed["day_events"] > 0
 
 
 def test_every_bad_event_is_set_aside_with_its_reason(checks, bad_events):

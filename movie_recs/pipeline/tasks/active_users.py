@@ -3,9 +3,10 @@
 Lands `movies`, the new rows of `recommendation_logs` and
 `recommendation_feedback`, and a snapshot of `rt_user_interactions` up to `as_of` (plus
 any event stamped in the future, to be rejected), classifies every event once
-(movie_recs.pipeline.event_rules), and writes the users with a usable event in
+(movie_recs.pipeline.event_rules), writes the users with a usable event in
 the training window, from the snapshot and the archive, to
-`pipeline.active_users`. Later tasks and the dbt models read only these
+`pipeline.active_users`, and checks the landed events
+(movie_recs.pipeline.input_checks). Later tasks and the dbt models read only these
 landed tables, so the whole run sees one consistent snapshot.
 """
 
@@ -28,6 +29,7 @@ from movie_recs.lake.landing import (
 from movie_recs.lake.spark import lake_root
 from movie_recs.pipeline.context import RunContext, TaskResult
 from movie_recs.pipeline.event_rules import EVENT_COLUMNS, classify_events
+from movie_recs.pipeline.input_checks import check_inputs, recent_day_events
 
 EVENTS_SNAPSHOT = f"{LANDING_SCHEMA}.rt_user_interactions"
 ACTIVE_USERS = "pipeline.active_users"
@@ -114,15 +116,27 @@ def run(ctx: RunContext) -> TaskResult:
         .saveAsTable(ACTIVE_USERS)
     )
 
-    counts = snapshot.groupBy(F.col("reject_reason").isNull().alias("usable")).count().collect()
-    by_usable = {row["usable"]: row["count"] for row in counts}
+    in_day = (F.col("event_ts") >= F.lit(ctx.as_of - timedelta(days=1))) & (
+        F.col("event_ts") < F.lit(ctx.as_of)
+    )
+    counts = (
+        snapshot.groupBy(F.col("reject_reason").isNull().alias("usable"), in_day.alias("in_day"))
+        .count()
+        .collect()
+    )
+    input_failures = check_inputs(
+        snapshot, snapshot.where(in_day), recent_day_events(ctx.pg, ctx.run_date), ctx.vars
+    )
     n_active = spark.table(ACTIVE_USERS).count()
     return TaskResult(
-        rows_in=sum(by_usable.values()),
+        rows_in=sum(row["count"] for row in counts),
         rows_out=n_active,
-        rows_rejected=by_usable.get(False, 0),
+        rows_rejected=sum(row["count"] for row in counts if not row["usable"]),
         metrics={
             "active_users": float(n_active),
+            # the run's day's events, which later nights' volume check compares with
+            "day_events": float(sum(row["count"] for row in counts if row["in_day"])),
+            "input_check_failures": float(len(input_failures)),
             "serves_landed": float(serves_landed),
             "feedback_landed": float(feedback_landed),
             "events_snapshot_seconds": round(snapshot_seconds, 1),
