@@ -25,7 +25,7 @@ import os
 import sys
 from datetime import UTC, date, datetime, timedelta
 
-from movie_recs.config import BadVar
+from movie_recs.errors import UserError
 from movie_recs.settings import PROFILES_DIR, PROJECT_ROOT, TARGETS, lake_on_s3
 
 
@@ -315,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
     os.chdir(PROJECT_ROOT)
     try:
         return COMMANDS[args.command](args)
-    except BadVar as exc:
+    except UserError as exc:
         print(f"orchestrate.py {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except Exception:

@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from movie_recs.errors import UserError
 from movie_recs.settings import PROJECT_ROOT
 
 
@@ -17,7 +18,7 @@ def _project_vars() -> dict[str, Any]:
     return dict(project.get("vars") or {})
 
 
-class BadVar(ValueError):
+class BadVar(UserError):
     """A var the run cannot use: unknown, of the wrong type, or out of range."""
 
 

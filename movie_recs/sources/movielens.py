@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from movie_recs.errors import UserError
+
 ITEM_GENRES = [
     "(no genres listed)",
     "Action",
@@ -41,6 +43,9 @@ ITEM_GENRES = [
 ]
 
 
+RATING_COLUMNS = ["userId", "movieId", "rating", "timestamp"]
+
+
 def read_ratings(path: Path) -> pd.DataFrame:
     """userId, movieId, rating, timestamp (epoch seconds) from either file format."""
     path = Path(path)
@@ -50,13 +55,22 @@ def read_ratings(path: Path) -> pd.DataFrame:
     if not ratings_file.exists():
         raise FileNotFoundError(f"no ratings.csv or u.data at {path}")
     if ratings_file.name == "u.data":
-        return pd.read_csv(
-            ratings_file, sep="\t", names=["userId", "movieId", "rating", "timestamp"]
-        )
-    frame = pd.read_csv(ratings_file)
-    missing = {"userId", "movieId", "rating", "timestamp"} - set(frame.columns)
-    if missing:
-        raise ValueError(f"{ratings_file} lacks columns {sorted(missing)}")
+        frame = pd.read_csv(ratings_file, sep="\t", names=RATING_COLUMNS)
+        first_line = 1
+    else:
+        frame = pd.read_csv(ratings_file)
+        first_line = 2  # after the header
+        missing = set(RATING_COLUMNS) - set(frame.columns)
+        if missing:
+            raise UserError(f"{ratings_file} lacks columns {sorted(missing)}")
+    for column in RATING_COLUMNS:
+        # an empty or non-numeric field would become NaN, then a wrong id or time
+        bad = pd.to_numeric(frame[column], errors="coerce").isna().to_numpy().nonzero()[0]
+        if len(bad):
+            raise UserError(
+                f"{ratings_file}, line {bad[0] + first_line}: an empty or non-numeric {column}"
+                f" ({len(bad)} in all); nothing was loaded"
+            )
     return frame
 
 

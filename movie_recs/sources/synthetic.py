@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 
+from movie_recs.errors import UserError
 from movie_recs.sources.movielens import ITEM_GENRES
 
 GENRES = [g for g in ITEM_GENRES if g != "(no genres listed)"]
@@ -35,6 +36,8 @@ CHUNK = 1_000_000
 # a user is active on ceil(this x activity) days of the window (activity is
 # lognormal around 1): about 15 % of the window's users on any one day
 DAYS_PER_ACTIVITY = 2.5
+# each user's days are kept in 16 bits
+MAX_DAYS = 10_000
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,16 @@ class DemoSpec:
     days: int = 30
     events: int = 200_000
     seed: int = 42
+
+    def __post_init__(self) -> None:
+        # checked before the loader empties the inputs it replaces
+        for name in ("users", "movies", "days", "events"):
+            if getattr(self, name) < 1:
+                raise UserError(
+                    f"demo data needs at least one of {name}, got {getattr(self, name)}"
+                )
+        if self.days > MAX_DAYS:
+            raise UserError(f"demo data spans at most {MAX_DAYS} days, got {self.days}")
 
 
 @dataclass(frozen=True)

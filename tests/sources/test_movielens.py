@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from movie_recs.errors import UserError
 from movie_recs.sources.movielens import movielens_inputs
 
 AS_OF = datetime(2026, 3, 1, tzinfo=UTC)
@@ -76,6 +77,27 @@ def test_missing_files_are_a_clear_error(tmp_path):
 def test_ratings_without_needed_columns_are_refused(tmp_path):
     (tmp_path / "ratings.csv").write_text("user,item\n1,2\n")
     with pytest.raises(ValueError, match="lacks columns"):
+        movielens_inputs(tmp_path, AS_OF)
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ("1,10,4.0,964982703\n1,20,3.5,\n", r"line 3: an empty or non-numeric timestamp \(1 "),
+        (",10,4.0,964982703\n", "line 2: an empty or non-numeric userId"),
+        ("1,10,,964982703\n1,20,x,964982704\n", r"line 2: .* rating \(2 in all\)"),
+        ("1,ten,4.0,964982703\n", "line 2: an empty or non-numeric movieId"),
+    ],
+)
+def test_rows_with_empty_or_non_numeric_fields_are_refused(tmp_path, rows, message):
+    (tmp_path / "ratings.csv").write_text("userId,movieId,rating,timestamp\n" + rows)
+    with pytest.raises(UserError, match=message):
+        movielens_inputs(tmp_path, AS_OF)
+
+
+def test_a_bad_u_data_line_is_refused_by_its_number(tmp_path):
+    (tmp_path / "u.data").write_text("196\t242\t3\t881250949\n186\t\t3\t891717742\n")
+    with pytest.raises(UserError, match="line 2: an empty or non-numeric movieId"):
         movielens_inputs(tmp_path, AS_OF)
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pandas as pd
 import pytest
 
+from movie_recs.errors import UserError
 from movie_recs.sources.synthetic import CHUNK, DemoSpec, events_frames, movies_frame
 
 END = datetime(2026, 3, 1, tzinfo=UTC)
@@ -93,3 +94,19 @@ def test_users_come_back_on_a_few_days_as_in_movielens():
     assert days_per_user.median() < SPEC.days / 4
     assert days_per_user.max() > days_per_user.median()  # the most active come back more often
     assert frame["event_ts"].is_monotonic_increasing
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"users": 0}, "at least one of users, got 0"),
+        ({"movies": -1}, "at least one of movies, got -1"),
+        ({"days": 0}, "at least one of days, got 0"),
+        ({"events": 0}, "at least one of events, got 0"),
+        ({"days": 40_000}, "at most 10000 days, got 40000"),
+    ],
+)
+def test_impossible_demo_data_is_refused_before_anything_is_replaced(fields, message):
+    # DemoSpec refuses at construction, before `demo-data` empties the inputs
+    with pytest.raises(UserError, match=message):
+        DemoSpec(**fields)
