@@ -11,11 +11,14 @@ from datetime import datetime
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from movie_recs.model.als import INT_MAX
+
 EVENT_COLUMNS = ["event_id", "user_id", "movie_id", "event_type", "rating", "event_ts"]
 
 REJECT_REASONS = (
     "null_user_id",
     "null_movie_id",
+    "id_out_of_range",
     "unknown_event_type",
     "future_timestamp",
     "rating_not_a_number",
@@ -60,6 +63,11 @@ def classify_events(
     rules = [
         ("null_user_id", F.col("e.user_id").isNull()),
         ("null_movie_id", F.col("e.movie_id").isNull()),
+        # MLlib ALS takes int ids: one outside would stop every night's training
+        (
+            "id_out_of_range",
+            ~F.col("e.user_id").between(0, INT_MAX) | ~F.col("e.movie_id").between(0, INT_MAX),
+        ),
         ("unknown_event_type", ~F.coalesce(F.col("e.event_type").isin(event_types), F.lit(False))),
         ("future_timestamp", F.col("e.event_ts") > F.lit(not_after)),
         ("rating_not_a_number", is_rate & F.isnan(rating)),

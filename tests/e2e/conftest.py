@@ -12,6 +12,7 @@ BAD_EVENTS = {
     # event_id: (user_id, movie_id, event_type, rating, hours before as_of, expected reason)
     90_000_001: (None, 1, "view", None, 3, "null_user_id"),
     90_000_002: (1, None, "view", None, 60, "null_movie_id"),
+    90_000_008: (-1, 1, "view", None, 3, "id_out_of_range"),  # an "anonymous" user
     90_000_003: (1, 1, "purchase", None, 3, "unknown_event_type"),
     90_000_004: (1, 999_999, "view", None, 60, "unknown_movie"),
     90_000_005: (1, 1, "rate", 9.0, 3, "rating_out_of_range"),

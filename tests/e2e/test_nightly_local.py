@@ -62,7 +62,7 @@ def test_a_night_over_its_reject_share_stops_before_archiving(cli, checks):
     day = DAY1 - timedelta(days=1)  # a night of its own, so the story's first is untouched
     in_pg = checks.sql("select count(*) from rt_user_interactions")
     archived = checks.archived_count()
-    # the 8 bad events are 0.04 % of the snapshot
+    # the 9 bad events are 0.05 % of the snapshot
     result = cli("nightly", "--run-date", str(day), "--var", "max_reject_share=0.0001")
     assert result.returncode == 1
     assert "input checks failed" in result.stderr

@@ -21,6 +21,9 @@ CASES = {
     "valid_rating": ((2, 7, 10, "rate", 4.5, T0), None),
     "null_user_id": ((3, None, 10, "view", None, T0), "null_user_id"),
     "null_movie_id": ((4, 7, None, "view", None, T0), "null_movie_id"),
+    "negative_user_id": ((13, -1, 10, "view", None, T0), "id_out_of_range"),
+    "user_id_past_int": ((14, 2**31, 10, "view", None, T0), "id_out_of_range"),
+    "movie_id_past_int": ((15, 7, 2**31, "view", None, T0), "id_out_of_range"),
     "unknown_event_type": ((5, 7, 10, "purchase", None, T0), "unknown_event_type"),
     "null_event_type": ((6, 7, 10, None, None, T0), "unknown_event_type"),
     "future_timestamp": (
