@@ -28,10 +28,14 @@ _UNREACHABLE = (
 )
 
 
+# PostgreSQL answered, and refused: retrying cannot help, and the server is not down
+_REFUSED = ("password authentication failed", "no pg_hba.conf entry", "does not exist")
+
+
 def failed_service(exc: BaseException) -> str | None:
     """The unreachable service behind `exc`, or None if it is not a service fault."""
     if isinstance(exc, psycopg2.OperationalError | psycopg2.InterfaceError):
-        return POSTGRES
+        return None if any(refusal in str(exc) for refusal in _REFUSED) else POSTGRES
     if isinstance(exc, Py4JNetworkError):
         return SPARK
     text = str(exc)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import socket
 import stat
 
 import psycopg2
 import pytest
 
 from movie_recs.db.migrate import migrate, migration_files
+from movie_recs.pipeline.service_errors import POSTGRES, failed_service
 from movie_recs.services.postgres import LocalPostgres, settings_from_env
 
 
@@ -25,6 +27,25 @@ def test_wrong_password_is_refused(pg):
         psycopg2.connect(
             host=pg.host, port=pg.port, user=pg.user, password="wrong", dbname=pg.dbname
         )
+
+
+def test_refused_credentials_are_not_an_outage_to_retry(pg):
+    with pytest.raises(psycopg2.OperationalError) as refused:
+        psycopg2.connect(
+            host=pg.host, port=pg.port, user=pg.user, password="wrong", dbname=pg.dbname
+        )
+    assert failed_service(refused.value) is None
+    with pytest.raises(psycopg2.OperationalError) as no_database:
+        psycopg2.connect(
+            host=pg.host, port=pg.port, user=pg.user, password=pg.password, dbname="nope"
+        )
+    assert failed_service(no_database.value) is None
+    with socket.socket() as free:  # a port nothing listens on: a server that is down
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    with pytest.raises(psycopg2.OperationalError) as down:
+        psycopg2.connect(host=pg.host, port=port, user=pg.user, password=pg.password)
+    assert failed_service(down.value) == POSTGRES
 
 
 def test_transaction_commits_rolls_back_on_error_and_closes(pg):
