@@ -31,7 +31,8 @@ matched as (
         feedback.feedback_at,
         serves.served_at,
         serves.serve_id is not null as has_serve,
-        serves.user_id as serve_user_id
+        -- null-safe: feedback without a user is not the serve's user's
+        serves.user_id <=> feedback.user_id as is_users_serve
     from feedback
     left join serves
         on feedback.serve_id = serves.serve_id
@@ -55,8 +56,10 @@ ranked as (
 
     select
         *,
+        -- ranked among the serve's user's own feedback only: another user's
+        -- earlier row is rejected and must not make the real one a duplicate
         row_number() over (
-            partition by serve_id, action, is_in_window
+            partition by serve_id, action, is_in_window, is_users_serve
             order by feedback_at, feedback_id
         ) as action_rank
     from in_window
@@ -75,7 +78,7 @@ final as (
         served_at,
         case
             when not has_serve then 'unknown_serve'
-            when user_id <> serve_user_id then 'serve_user_mismatch'
+            when not is_users_serve then 'serve_user_mismatch'
             when not is_in_window then 'outside_window'
             when action_rank > 1 then 'duplicate'
             else 'attributed'

@@ -17,10 +17,14 @@ serves as (
     select * from {{ ref('stg_app__recommendation_logs') }}
     {% if is_incremental() %}
         where served_at >= (
-            -- an empty table (no serves yet) reprocesses everything
+            -- an empty table (no serves yet) reprocesses everything; a serve
+            -- counts up to the run's as_of, so one stamped in the future
+            -- cannot move the bound past the serves still to come
             select
                 coalesce(
-                    max(current_rows.served_at) - make_interval(
+                    max(
+                        least(current_rows.served_at, {{ as_of_timestamp() }})
+                    ) - make_interval(
                         0, 0, 0, 1, {{ var('attribution_window_hours') }}
                     ),
                     timestamp '1970-01-01 00:00:00'
