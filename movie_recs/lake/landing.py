@@ -69,11 +69,18 @@ def land_snapshot(spark: SparkSession, pg: PgSettings, table: str) -> int:
     return spark.table(f"{LANDING_SCHEMA}.{table}").count()
 
 
-def land_new_rows(spark: SparkSession, pg: PgSettings, table: str, key: str) -> int:
-    """Append to `landing.<table>` the rows whose `key` is above the last landed one.
+# The online service's ids come from one sequence, but concurrent writers
+# commit out of order: a row may commit after one with a higher id was landed.
+# Each landing reads the rows from this many ids below the highest landed one
+# again, and keeps those not landed yet.
+LATE_COMMIT_IDS = 100_000
 
-    Assumes the online service's ids grow in commit order (one sequence, one
-    writer); the append is atomic, so a crash lands a batch whole or not at all.
+
+def land_new_rows(spark: SparkSession, pg: PgSettings, table: str, key: str) -> int:
+    """Append to `landing.<table>` the rows whose `key` is not landed yet: above
+    the highest landed one, or within LATE_COMMIT_IDS below it (a late commit).
+
+    The append is atomic, so a crash lands a batch whole or not at all.
     """
     table, key = checked_identifier(table), checked_identifier(key)
     target = f"{LANDING_SCHEMA}.{table}"
@@ -83,10 +90,14 @@ def land_new_rows(spark: SparkSession, pg: PgSettings, table: str, key: str) -> 
         if spark.catalog.tableExists(target)
         else None
     )
-    source = (
-        table if last is None else f"(select * from {table} where {key} > {int(last)}) as new_rows"
-    )
-    frame = read_postgres(spark, pg, source).withColumn("_landed_at", F.current_timestamp()).cache()
+    if last is None:
+        frame = read_postgres(spark, pg, table)
+    else:
+        low = int(last) - LATE_COMMIT_IDS
+        recent = read_postgres(spark, pg, f"(select * from {table} where {key} > {low}) as recent")
+        landed = spark.table(target).where(F.col(key) > low).select(key)
+        frame = recent.join(landed, key, "left_anti")
+    frame = frame.withColumn("_landed_at", F.current_timestamp()).cache()
     count = frame.count()
     (
         frame.write.format("delta")
