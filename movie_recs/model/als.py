@@ -185,8 +185,14 @@ def train_and_recommend(
     model_dir: str,
     base_model_dir: str | None = None,
     previous: DataFrame | None = None,
+    catalogue: DataFrame | None = None,
 ) -> tuple[DataFrame, dict]:
     """The top k per active user, and the run's metrics, saved with its model.
+
+    Only movies in `catalogue` (movie_id; None: every movie with factors) are
+    recommended: a movie that left it keeps its factors and its pairs in the
+    matrix, but is no longer a candidate, and a kept list holding it is
+    re-scored.
 
     A full night evaluates on a held-out split, refits on everything and saves
     the model. An incremental night (`base_model_dir`, a full night's model
@@ -199,6 +205,10 @@ def train_and_recommend(
     if n_pairs == 0:
         raise ValueError("the user-movie matrix is empty: nothing to train on")
     users = active_users.select(F.col("user_id").cast("int").alias("user_id")).distinct()
+    if catalogue is not None:
+        catalogue = catalogue.where(F.col("movie_id").between(0, INT_MAX)).select(
+            F.col("movie_id").cast("int").alias("movie_id")
+        )
     base = read_model_record(spark, base_model_dir) if base_model_dir else None
     folding_in = base is not None and _same_model(base.params, params)
     # a full fit's evaluation and fit pass over the whole matrix many times; a
@@ -210,6 +220,7 @@ def train_and_recommend(
         kept = kept_lists(
             previous, rows, users,
             model_dir=model_dir, base_model_dir=base_model_dir, top_k=params.top_k,
+            catalogue=catalogue,
         )  # fmt: skip
         if kept is not None:
             users = users.join(kept.users, "user_id", "left_anti")
@@ -226,6 +237,9 @@ def train_and_recommend(
     else:
         factors, metrics = _full_fit(scores, params, spec, model_dir)
         base_model_dir = None
+    if catalogue is not None:
+        items = factors.items.join(catalogue.withColumnRenamed("movie_id", "id"), "id", "left_semi")
+        factors = Factors(factors.users, items)
     recommendations = top_k_unseen(factors, scores, users, params.top_k, params.block_users)
     if kept is not None:
         recommendations = recommendations.unionByName(kept.lists)

@@ -52,6 +52,7 @@ def kept_lists(
     model_dir: str,
     base_model_dir: str,
     top_k: int,
+    catalogue: DataFrame | None = None,
 ) -> KeptLists | None:
     """Tonight's `users` whose row hash is last night's and who had a list,
     with those lists' (user_id, rank, movie_id, score) rows; or None when last
@@ -60,7 +61,8 @@ def kept_lists(
     model saved no row hashes.
 
     `previous` is the recommendations table as last night left it, with its
-    model_version; `rows` are tonight's row hashes.
+    model_version; `rows` are tonight's row hashes. A list holding a movie
+    that is not in `catalogue` (movie_id) any more is not kept.
     """
     if previous is None:
         return None
@@ -85,10 +87,14 @@ def kept_lists(
         F.col("movie_id").cast("int"),
         F.col("score").cast("float"),
     )
+    listed = previous.select("user_id").distinct()
+    if catalogue is not None:
+        left = previous.join(F.broadcast(catalogue), "movie_id", "left_anti").select("user_id")
+        listed = listed.join(left, "user_id", "left_anti")
     kept_users = (
         rows.join(previous_rows, ["user_id", "row_hash", "n_pairs"])
         .join(users, "user_id")
-        .join(previous.select("user_id").distinct(), "user_id")
+        .join(listed, "user_id")
         .select("user_id")
         .cache()
     )

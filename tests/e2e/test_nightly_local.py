@@ -359,7 +359,8 @@ def test_second_concurrent_run_is_refused(cli, pg):
 
 
 def test_late_feedback_and_new_bad_events_arrive(checks):
-    """Inputs for the third night, which is crashed and broken below before it completes."""
+    """Inputs for the third night, which is crashed and broken below before it
+    completes: a late click, new bad events, a movie gone from the catalogue."""
     serve_id, user, movie, served_at = checks.sql(
         "select serve_id, user_id, movie_id, served_at from recommendation_logs l"
         " where served_at >= (select max(served_at) from recommendation_logs) - interval '1 day'"
@@ -381,6 +382,12 @@ def test_late_feedback_and_new_bad_events_arrive(checks):
             " values (90000101, null, 1, 'view', now() - interval '1 hour'),"
             " (90000102, 1, 1, 'purchase', now() - interval '1 hour')"
         )
+        # a movie leaves the catalogue; its archived events stay in the matrix
+        cur.execute(
+            "delete from movies where movie_id = (select movie_id from batch_recommendations"
+            " group by movie_id order by count(*), movie_id limit 1) returning movie_id"
+        )
+        state["left_catalogue"] = cur.fetchone()[0]
     state["late_click_serve"] = serve_id
     state["injected"] += 2
     state["published2"] = checks.published_set()
@@ -498,6 +505,10 @@ def test_rerun_after_the_crashes_completes_the_night(cli, checks):
         "select count(*) from rejected_events where source_key in ('90000101', '90000102')"
     )[0]
     assert n_rejected == 2
+    # the movie that left the catalogue is recommended no more, kept lists included
+    gone = state["left_catalogue"]
+    left = checks.sql("select count(*) from batch_recommendations where movie_id = %s", (gone,))
+    assert left == [(0,)]
     # the late click, landed by the night's first attempt, counts
     impressions = checks.delta("warehouse/movie_recs.db/fct_impressions")
     assert impressions.where(f"serve_id = {state['late_click_serve']}").first()["is_clicked"]

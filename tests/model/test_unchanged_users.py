@@ -44,12 +44,13 @@ def tonight(spark, matrix):
     return kept.unionByName(changes).cache()
 
 
-def night(spark, tmp_path, name, scores, base=None, previous=None):
+def night(spark, tmp_path, name, scores, base=None, previous=None, catalogue=None):
     """One night's lists (with its model version, as the recommendations table
     holds them) and metrics."""
     recs, metrics = train_and_recommend(
         spark, scores, scores.select("user_id"), PARAMS, SPEC, str(tmp_path / name),
         base_model_dir=str(tmp_path / base) if base else None, previous=previous,
+        catalogue=catalogue,
     )  # fmt: skip
     table = str(tmp_path / f"{name}_recommendations")
     recs.withColumn("model_version", F.lit(name)).write.format("delta").save(table)
@@ -131,3 +132,42 @@ def test_lists_from_other_item_factors_or_without_row_hashes_are_not_kept(
     finally:
         (tmp / "put_aside").rename(hashes)
     assert metrics["rescored_users"] == N_USERS
+
+
+def without(spark, movie: int):
+    """The catalogue after `movie` left it."""
+    others = [m for m in range(1, N_MOVIES + 1) if m != movie]
+    return spark.createDataFrame([(m,) for m in others], "movie_id long")
+
+
+def most_listed(recs) -> int:
+    return recs.groupBy("movie_id").count().orderBy(F.desc("count"), "movie_id").first()[0]
+
+
+def test_a_movie_that_left_the_catalogue_is_recommended_no_more(spark, matrix, nights):
+    tmp, full, _, _ = nights
+    gone = most_listed(full)
+    recs, _ = night(spark, tmp, "full_without", matrix, catalogue=without(spark, gone))
+    before, after = lists(full), lists(recs)
+    assert after.keys() == before.keys()
+    for user, ranked in before.items():
+        movies = [m for m, _ in after[user]]
+        assert gone not in movies
+        # the same order without it; the next best movie fills the list
+        assert movies[: PARAMS.top_k - 1] == [m for m, _ in ranked if m != gone][: PARAMS.top_k - 1]
+
+
+def test_a_kept_list_holding_a_movie_that_left_is_rescored(spark, tonight, nights):
+    tmp, full, (kept, _), _ = nights
+    gone = most_listed(full)
+    holding = {r["user_id"] for r in full.where(f"movie_id = {gone}").collect()}
+    recs, left_metrics = night(
+        spark, tmp, "kept_without", tonight, base="full", previous=full,
+        catalogue=without(spark, gone),
+    )  # fmt: skip
+    assert gone not in {r["movie_id"] for r in recs.collect()}
+    # the 4 changed users as before, and every kept user whose list held it
+    assert left_metrics["rescored_users"] == len(holding | {1, 2, 3, 31}) - (30 in holding)
+    before, after = lists(kept), lists(recs)
+    for user in set(after) - holding - {1, 2, 3, 31}:
+        assert after[user] == before[user]

@@ -33,8 +33,12 @@ def latest_version(spark, table: str) -> int:
 
 
 def expected_list_lengths(spark, top_k: int):
-    """Per active user: how many recommendations the catalogue permits (<= top_k)."""
-    matrix = spark.table("movie_recs.int_user_movie_scores_aggregated")
+    """Per active user: how many recommendations the catalogue permits (<= top_k):
+    the matrix's movies still in the catalogue, less those the user has seen."""
+    catalogue = spark.table(f"{LANDING_SCHEMA}.movies").select("movie_id")
+    matrix = spark.table("movie_recs.int_user_movie_scores_aggregated").join(
+        F.broadcast(catalogue), "movie_id", "left_semi"
+    )
     n_movies = matrix.select("movie_id").distinct().count()
     seen = matrix.groupBy("user_id").agg(F.count("*").alias("n_seen"))
     return (

@@ -46,7 +46,7 @@ def model(dbt, session):
     recommendations, _ = train_and_recommend(
         session, scores, active_users, params, spec, f"{models}/{model_version}",
         base_model_dir=f"{models}/{base_model}" if base_model else None,
-        previous=previous,
+        previous=previous, catalogue=dbt.ref("stg_app__movies").select("movie_id"),
     )  # fmt: skip
     return recommendations.select(
         F.col("user_id").cast("bigint").alias("user_id"),
