@@ -158,9 +158,9 @@ def cmd_tune(args) -> int:
     from movie_recs.model.tuning import DEFAULT_GRID, parse_grid, save, tune
     from movie_recs.pipeline.nightly import prepare_services
 
-    prepare_services(args.target)
     implicit = args.model == "implicit"
-    run_vars = dbt_vars(_overrides(args) | {"als_implicit": implicit})
+    run_vars = dbt_vars(_overrides(args) | {"als_implicit": implicit})  # before any service
+    prepare_services(args.target)
     grid = parse_grid(args.grid) or {
         k: v for k, v in DEFAULT_GRID.items() if implicit or k != "alpha"
     }

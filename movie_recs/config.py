@@ -34,6 +34,10 @@ def _above(low):
     return lambda v: v > low, f"> {low}"
 
 
+def _strictly_between(low, high):
+    return lambda v: low < v < high, f"between {low} and {high}, exclusive"
+
+
 # Vars the pipeline computes with: their type and range. A value outside them
 # fails the run before it starts, instead of at a later task (or, for the
 # retention, by deleting the archive).
@@ -59,7 +63,7 @@ VAR_RULES: dict[str, tuple[type, Any]] = {
     "als_refit_every_days": (int, _at_least(1)),
     "top_k": (int, _between(1, 50)),  # batch_recommendations' rank check
     "top_k_block_users": (int, _at_least(1)),
-    "test_fraction": (float, (lambda v: 0 < v < 1, "between 0 and 1, exclusive")),
+    "test_fraction": (float, _strictly_between(0, 1)),
     "eval_max_users": (int, _at_least(1)),
     "max_rmse": (float, _above(0)),
     "min_ndcg_at_10": (float, _between(0, 1)),
@@ -69,16 +73,19 @@ VAR_RULES: dict[str, tuple[type, Any]] = {
     "min_catalog_coverage": (float, _between(0, 1)),
     "attribution_window_hours": (int, _at_least(1)),
     "ab_window_days": (int, _at_least(1)),
-    "ab_alpha": (float, (lambda v: 0 < v < 1, "between 0 and 1, exclusive")),
+    "ab_alpha": (float, _strictly_between(0, 1)),
     "ab_min_detectable_effect": (float, _above(0)),
 }
 
 
 def _check(name: str, value: Any) -> None:
     kind, rule = VAR_RULES[name]
-    # YAML reads 10 as an int and 0.1 as a float; an int is a fine float, a bool is no number
-    numeric_ok = kind is float and isinstance(value, int) and not isinstance(value, bool)
-    if not (isinstance(value, kind) or numeric_ok) or (kind is int and isinstance(value, bool)):
+    # YAML reads 1 as an int, a fine float; and true as a bool, which is no number
+    if isinstance(value, bool) and kind is not bool:
+        accepted = False
+    else:
+        accepted = isinstance(value, (int, float) if kind is float else kind)
+    if not accepted:
         raise BadVar(f"dbt var {name} must be {kind.__name__}, got {value!r}")
     if rule and not rule[0](value):
         raise BadVar(f"dbt var {name} must be {rule[1]}, got {value!r}")

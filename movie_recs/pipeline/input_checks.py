@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 # median of at most RECENT_NIGHTS of them
 MIN_RECENT_NIGHTS = 3
 RECENT_NIGHTS = 7
+# the key of the first task's details that records its day's event count
+DAY_EVENTS = "day_events"
 
 
 class InputChecksFailed(RuntimeError):
@@ -42,19 +44,29 @@ def recent_day_events(pg, before: date) -> list[int]:
     attempt per run date, for the RECENT_NIGHTS run dates before `before`."""
     with pg.transaction() as cur:
         cur.execute(
-            "select distinct on (run_date) (details->>'day_events')::numeric::bigint"
+            "select distinct on (run_date) (details->>%(key)s)::numeric::bigint"
             " from pipeline_runs where task = 'active_users' and status = 'succeeded'"
-            " and details ? 'day_events' and run_date < %s"
-            " order by run_date desc, attempt desc limit %s",
-            (before, RECENT_NIGHTS),
+            " and details ? %(key)s and run_date < %(before)s"
+            " order by run_date desc, attempt desc limit %(nights)s",
+            {"key": DAY_EVENTS, "before": before, "nights": RECENT_NIGHTS},
         )
         return [count for (count,) in cur]
 
 
+def forget_day_volumes(cur) -> None:
+    """Drop the recorded day counts: replaced inputs start a new baseline."""
+    cur.execute(
+        "update pipeline_runs set details = details - %(key)s"
+        " where task = 'active_users' and details ? %(key)s",
+        {"key": DAY_EVENTS},
+    )
+
+
 def day_events_range(recent: list[int], ratio: float) -> tuple[int, int] | None:
     """The counts a normal day may have: recent nights' median divided and
-    multiplied by `ratio`; None until MIN_RECENT_NIGHTS nights are recorded."""
-    if len(recent) < MIN_RECENT_NIGHTS:
+    multiplied by `ratio`; None until MIN_RECENT_NIGHTS nights are recorded,
+    or while their median is 0 (nothing to compare with)."""
+    if len(recent) < MIN_RECENT_NIGHTS or statistics.median(recent) == 0:
         return None
     median = statistics.median(recent)
     return math.floor(median / ratio), math.ceil(median * ratio)

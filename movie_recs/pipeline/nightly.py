@@ -30,7 +30,7 @@ from movie_recs.pipeline.context import RunContext, TaskResult
 from movie_recs.pipeline.faults import fault_point
 from movie_recs.pipeline.input_checks import InputChecksFailed
 from movie_recs.pipeline.runs import LockHeld, NightlyLock, RunRecorder
-from movie_recs.pipeline.service_errors import failed_service
+from movie_recs.pipeline.service_errors import failed_service, refused_by_postgres
 from movie_recs.pipeline.tasks import active_users, analytics, archive, publish, train, validate
 from movie_recs.services.postgres import ensure_postgres
 from movie_recs.services.s3 import ensure_s3
@@ -201,6 +201,9 @@ def run_nightly(
                 _outcome(done),
                 str(exc).splitlines()[0][:500],
             )
+            return EXIT_ERROR
+        if refused_by_postgres(exc):
+            log.error("run=%s stopped: PostgreSQL refused the connection: %s", run_id, exc)
             return EXIT_ERROR
         if isinstance(exc, HANDLED):
             log.error("run=%s stopped, %s: %s", run_id, _outcome(done), exc)

@@ -32,10 +32,15 @@ _UNREACHABLE = (
 _REFUSED = ("password authentication failed", "no pg_hba.conf entry", "does not exist")
 
 
+def refused_by_postgres(exc: BaseException) -> bool:
+    """PostgreSQL answered and refused the connection (credentials, database)."""
+    return isinstance(exc, psycopg2.OperationalError) and any(r in str(exc) for r in _REFUSED)
+
+
 def failed_service(exc: BaseException) -> str | None:
     """The unreachable service behind `exc`, or None if it is not a service fault."""
     if isinstance(exc, psycopg2.OperationalError | psycopg2.InterfaceError):
-        return None if any(refusal in str(exc) for refusal in _REFUSED) else POSTGRES
+        return None if refused_by_postgres(exc) else POSTGRES
     if isinstance(exc, Py4JNetworkError):
         return SPARK
     text = str(exc)

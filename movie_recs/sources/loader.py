@@ -20,6 +20,7 @@ from pyspark.sql import functions as F
 
 from movie_recs.db.copy import copy_frame
 from movie_recs.lake.archive import ARCHIVE_TABLE, ensure_archive_table
+from movie_recs.pipeline.input_checks import forget_day_volumes
 from movie_recs.services.postgres import PgSettings
 from movie_recs.settings import state_dir
 
@@ -49,6 +50,8 @@ def load_inputs(
     try:
         with conn, conn.cursor() as cur:
             cur.execute("truncate movies, rt_user_interactions, rejected_events")
+            # the input checks compare a night's volume with nights since this load
+            forget_day_volumes(cur)
             copy_frame(cur, "movies", movies[["movie_id", "title", "genres"]])
         ensure_archive_table(spark)
         spark.sql(f"delete from {ARCHIVE_TABLE}")

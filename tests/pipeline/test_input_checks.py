@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 from pyspark.sql import types as T
 
 from movie_recs.config import dbt_vars
+from movie_recs.lake.archive import append_to_archive
 from movie_recs.pipeline.input_checks import (
     InputChecksFailed,
     check_inputs,
     day_events_range,
+    forget_day_volumes,
     recent_day_events,
 )
+from movie_recs.pipeline.tasks.active_users import _day_events
 
 SNAPSHOT = T.StructType(
     [
@@ -91,8 +95,9 @@ def test_the_days_volume_against_recent_nights(spark, day_events, passes):
             check_inputs(frame, frame, recent, run_vars())
 
 
-def test_the_volume_check_waits_for_three_recorded_nights():
+def test_the_volume_check_waits_for_three_recorded_nights_with_events():
     assert day_events_range([100, 100], 5.0) is None
+    assert day_events_range([0, 0, 5], 5.0) is None  # a median of 0: nothing to compare with
     assert day_events_range([100, 300, 200], 5.0) == (40, 1000)
     assert day_events_range([7, 9, 1000, 8], 2.0) == (4, 17)  # a median: one odd night moves little
 
@@ -129,3 +134,36 @@ def test_recent_nights_are_the_latest_succeeded_attempt_of_each_earlier_date(pg,
     for days in range(4, 12):
         first_tasks(days, "succeeded", days)
     assert recent_day_events(pg, TONIGHT) == [11, 4, 5, 6, 7, 8, 9]
+
+
+def test_replaced_inputs_start_a_new_baseline(pg, first_tasks):
+    for days in range(1, 5):
+        first_tasks(days, "succeeded", 100)
+    with pg.transaction() as cur:  # what demo-data and load-movielens do
+        forget_day_volumes(cur)
+    assert recent_day_events(pg, TONIGHT) == []
+    first_tasks(0, "succeeded", 7)  # a night after the load counts again
+    assert recent_day_events(pg, TONIGHT + timedelta(days=1)) == [7]
+
+
+def test_the_days_events_include_those_archived_already(archive_lake):
+    """A night run two days late finds its day archived: the count is the same."""
+    spark = archive_lake
+    as_of = datetime(2026, 12, 1, tzinfo=UTC)
+    day = as_of - timedelta(hours=12)
+    rows = [
+        (1, 1, 1, "view", None, day, None, False),  # in PostgreSQL only
+        (2, 1, 1, "view", None, day, "unknown_movie", False),  # a reject counts too
+        (3, 1, 1, "view", None, day, None, True),  # archived already: counted once
+        (4, 1, 1, "view", None, as_of - timedelta(days=2), None, False),  # another day
+    ]
+    with_flag = T.StructType([*SNAPSHOT.fields, T.StructField("is_archived", T.BooleanType())])
+    snapshot = spark.createDataFrame(rows, with_flag)
+    archived = spark.createDataFrame(  # 6 is the next day's
+        [(i, 1, 1, "view", None, at) for i, at in ((3, day), (5, day), (6, as_of))],
+        "event_id long, user_id long, movie_id long, event_type string, rating double,"
+        " event_ts timestamp",
+    )
+    append_to_archive(spark, archived, "run", source=("test", 1))
+    ctx = SimpleNamespace(spark=spark, as_of=as_of)
+    assert sorted(r.event_id for r in _day_events(ctx, snapshot).collect()) == [1, 2, 3, 5]

@@ -48,6 +48,15 @@ def test_refused_credentials_are_not_an_outage_to_retry(pg):
     assert failed_service(down.value) == POSTGRES
 
 
+def test_a_nightly_refused_by_postgres_says_so_at_once(pg, cli):
+    env = {"PGHOST": pg.host, "PGPORT": str(pg.port), "PGUSER": pg.user, "PGPASSWORD": "wrong"}
+    result = cli("nightly", env=env | {"PGDATABASE": pg.dbname})
+    assert result.returncode == 2
+    assert "stopped: PostgreSQL refused the connection" in result.stderr
+    assert "password authentication failed" in result.stderr
+    assert "unreachable" not in result.stderr and "retry" not in result.stderr
+
+
 def test_transaction_commits_rolls_back_on_error_and_closes(pg):
     with pg.transaction() as cur:
         cur.execute("create table transaction_probe (n int)")

@@ -29,7 +29,7 @@ from movie_recs.lake.landing import (
 from movie_recs.lake.spark import lake_root
 from movie_recs.pipeline.context import RunContext, TaskResult
 from movie_recs.pipeline.event_rules import EVENT_COLUMNS, classify_events
-from movie_recs.pipeline.input_checks import check_inputs, recent_day_events
+from movie_recs.pipeline.input_checks import DAY_EVENTS, check_inputs, recent_day_events
 
 EVENTS_SNAPSHOT = f"{LANDING_SCHEMA}.rt_user_interactions"
 ACTIVE_USERS = "pipeline.active_users"
@@ -52,6 +52,18 @@ def _event_id_bounds(pg) -> tuple[int, int]:
         cur.execute("select min(event_id), max(event_id) from rt_user_interactions")
         lowest, highest = cur.fetchone()
     return lowest or 0, highest or 0
+
+
+def _day_events(ctx: RunContext, snapshot):
+    """The ids of the run's day's events: in the snapshot, and archived already
+    (all of them for a night run two or more days late), each once."""
+    day_start = ctx.as_of - timedelta(days=1)
+    in_day = (F.col("event_ts") >= F.lit(day_start)) & (F.col("event_ts") < F.lit(ctx.as_of))
+    return (
+        snapshot.where(in_day & ~F.col("is_archived"))
+        .select("event_id")
+        .union(archived_in_window(ctx.spark, day_start, ctx.as_of).select("event_id"))
+    )
 
 
 def run(ctx: RunContext) -> TaskResult:
@@ -116,26 +128,21 @@ def run(ctx: RunContext) -> TaskResult:
         .saveAsTable(ACTIVE_USERS)
     )
 
-    in_day = (F.col("event_ts") >= F.lit(ctx.as_of - timedelta(days=1))) & (
-        F.col("event_ts") < F.lit(ctx.as_of)
-    )
-    counts = (
-        snapshot.groupBy(F.col("reject_reason").isNull().alias("usable"), in_day.alias("in_day"))
-        .count()
-        .collect()
-    )
-    input_failures = check_inputs(
-        snapshot, snapshot.where(in_day), recent_day_events(ctx.pg, ctx.run_date), ctx.vars
-    )
+    counts = snapshot.groupBy(F.col("reject_reason").isNull().alias("usable")).count().collect()
+    by_usable = {row["usable"]: row["count"] for row in counts}
+    day = _day_events(ctx, snapshot).cache()
+    input_failures = check_inputs(snapshot, day, recent_day_events(ctx.pg, ctx.run_date), ctx.vars)
+    n_day = day.count()
+    day.unpersist()
     n_active = spark.table(ACTIVE_USERS).count()
     return TaskResult(
-        rows_in=sum(row["count"] for row in counts),
+        rows_in=sum(by_usable.values()),
         rows_out=n_active,
-        rows_rejected=sum(row["count"] for row in counts if not row["usable"]),
+        rows_rejected=by_usable.get(False, 0),
         metrics={
             "active_users": float(n_active),
             # the run's day's events, which later nights' volume check compares with
-            "day_events": float(sum(row["count"] for row in counts if row["in_day"])),
+            DAY_EVENTS: float(n_day),
             "input_check_failures": float(len(input_failures)),
             "serves_landed": float(serves_landed),
             "feedback_landed": float(feedback_landed),
