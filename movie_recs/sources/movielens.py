@@ -18,7 +18,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from movie_recs.config import dbt_vars
 from movie_recs.errors import UserError
+from movie_recs.model.als import INT_MAX
 
 ITEM_GENRES = [
     "(no genres listed)",
@@ -63,12 +65,25 @@ def read_ratings(path: Path) -> pd.DataFrame:
         missing = set(RATING_COLUMNS) - set(frame.columns)
         if missing:
             raise UserError(f"{ratings_file} lacks columns {sorted(missing)}")
-    for column in RATING_COLUMNS:
+    # The older ratings go straight to the archive, past the nightly's event
+    # rules: a value those would reject is refused here, with its line.
+    run_vars = dbt_vars()
+    numbers = {column: pd.to_numeric(frame[column], errors="coerce") for column in RATING_COLUMNS}
+    low, high = run_vars["rating_min"], run_vars["rating_max"]
+    checks = [
         # an empty or non-numeric field would become NaN, then a wrong id or time
-        bad = pd.to_numeric(frame[column], errors="coerce").isna().to_numpy().nonzero()[0]
+        *[(c, numbers[c].isna(), "is empty or not a number") for c in RATING_COLUMNS],
+        *[
+            (c, ~numbers[c].between(0, INT_MAX), "is outside ALS's ids, 0 to 2^31 - 1")
+            for c in ("userId", "movieId")
+        ],
+        ("rating", ~numbers["rating"].between(low, high), f"is outside {low} to {high}"),
+    ]
+    for column, failed, problem in checks:
+        bad = failed.to_numpy().nonzero()[0]
         if len(bad):
             raise UserError(
-                f"{ratings_file}, line {bad[0] + first_line}: an empty or non-numeric {column}"
+                f"{ratings_file}, line {bad[0] + first_line}: {column} {problem}"
                 f" ({len(bad)} in all); nothing was loaded"
             )
     return frame

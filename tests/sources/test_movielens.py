@@ -83,13 +83,17 @@ def test_ratings_without_needed_columns_are_refused(tmp_path):
 @pytest.mark.parametrize(
     ("rows", "message"),
     [
-        ("1,10,4.0,964982703\n1,20,3.5,\n", r"line 3: an empty or non-numeric timestamp \(1 "),
-        (",10,4.0,964982703\n", "line 2: an empty or non-numeric userId"),
-        ("1,10,,964982703\n1,20,x,964982704\n", r"line 2: .* rating \(2 in all\)"),
-        ("1,ten,4.0,964982703\n", "line 2: an empty or non-numeric movieId"),
+        ("1,10,4.0,964982703\n1,20,3.5,\n", r"line 3: timestamp is empty or not a number \(1 "),
+        (",10,4.0,964982703\n", "line 2: userId is empty or not a number"),
+        ("1,10,,964982703\n1,20,x,964982704\n", r"line 2: rating is .* \(2 in all\)"),
+        ("1,ten,4.0,964982703\n", "line 2: movieId is empty or not a number"),
+        # these would go straight to the archive, past the nightly's event rules
+        ("1,10,4.0,964982703\n1,10,7.0,964982704\n", "line 3: rating is outside 0.5 to 5.0"),
+        ("-1,10,4.0,964982703\n", "line 2: userId is outside ALS's ids"),
+        ("1,3000000000,4.0,964982703\n", "line 2: movieId is outside ALS's ids"),
     ],
 )
-def test_rows_with_empty_or_non_numeric_fields_are_refused(tmp_path, rows, message):
+def test_rows_the_pipeline_cannot_use_are_refused_by_line(tmp_path, rows, message):
     (tmp_path / "ratings.csv").write_text("userId,movieId,rating,timestamp\n" + rows)
     with pytest.raises(UserError, match=message):
         movielens_inputs(tmp_path, AS_OF)
@@ -97,7 +101,7 @@ def test_rows_with_empty_or_non_numeric_fields_are_refused(tmp_path, rows, messa
 
 def test_a_bad_u_data_line_is_refused_by_its_number(tmp_path):
     (tmp_path / "u.data").write_text("196\t242\t3\t881250949\n186\t\t3\t891717742\n")
-    with pytest.raises(UserError, match="line 2: an empty or non-numeric movieId"):
+    with pytest.raises(UserError, match="line 2: movieId is empty or not a number"):
         movielens_inputs(tmp_path, AS_OF)
 
 
