@@ -7,6 +7,7 @@ their own ports, under `.state/pytest/`, and stop them at the end.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -213,3 +214,19 @@ def paused_run(tmp_path):
         return PausedRun(tmp_path, args, faults, env or {})
 
     return start
+
+
+@pytest.fixture
+def record_attempt(pg):
+    """`record_attempt(run_id, run_date, task, status, details, attempt=1)` writes
+    one `pipeline_runs` row, as a night's task attempt would."""
+
+    def record(run_id, run_date, task, status, details, attempt=1) -> None:
+        with pg.transaction() as cur:
+            cur.execute(
+                "insert into pipeline_runs (run_id, run_date, task, attempt, status,"
+                " started_at, details) values (%s, %s, %s, %s, %s, now(), %s)",
+                (run_id, run_date, task, attempt, status, json.dumps(details)),
+            )
+
+    return record

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -14,22 +13,13 @@ TONIGHT = date(2031, 3, 10)
 
 
 @pytest.fixture
-def runs(pg):
+def runs(pg, record_attempt):
     """Record nights: (days before tonight, train details, publish status)."""
 
     def record(days_before: int, details: dict, publish: str = "succeeded") -> None:
         day = TONIGHT - timedelta(days=days_before)
-        with pg.transaction() as cur:
-            for task, status, task_details in (
-                ("train", "succeeded", details),
-                ("publish", publish, {}),
-            ):
-                cur.execute(
-                    "insert into pipeline_runs (run_id, run_date, task, status, started_at,"
-                    " details) values (%s, %s, %s, %s, %s, %s)",
-                    (f"base-test-{day}", day, task, status, datetime.now(UTC),
-                     json.dumps(task_details)),
-                )  # fmt: skip
+        record_attempt(f"base-test-{day}", day, "train", "succeeded", details)
+        record_attempt(f"base-test-{day}", day, "publish", publish, {})
 
     yield record
     with pg.transaction() as cur:

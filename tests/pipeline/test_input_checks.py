@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 
@@ -106,19 +105,13 @@ TONIGHT = date(2033, 6, 10)
 
 
 @pytest.fixture
-def first_tasks(pg):
+def first_tasks(pg, record_attempt):
     """Record first-task attempts: (days before tonight, status, day_events, attempt)."""
 
     def record(days_before: int, status: str, day_events: int | None, attempt: int = 1) -> None:
         day = TONIGHT - timedelta(days=days_before)
         details = {} if day_events is None else {"day_events": float(day_events)}
-        with pg.transaction() as cur:
-            cur.execute(
-                "insert into pipeline_runs (run_id, run_date, task, attempt, status, started_at,"
-                " details) values (%s, %s, 'active_users', %s, %s, %s, %s)",
-                (f"input-test-{day}", day, attempt, status, datetime.now(UTC),
-                 json.dumps(details)),
-            )  # fmt: skip
+        record_attempt(f"input-test-{day}", day, "active_users", status, details, attempt)
 
     yield record
     with pg.transaction() as cur:
