@@ -12,9 +12,10 @@
     python orchestrate.py env [--target local|s3|cluster]
     python orchestrate.py services start|stop
 
-Exit codes of `nightly` (movie_recs.pipeline.nightly): 0 ok; 1 a gate or a test
-failed, or another run holds the lock; 2 a service stayed unreachable, or an
-unexpected error. The log says whether the new list was published.
+Exit codes of `nightly` (movie_recs.pipeline.nightly): 0 ok; 1 an input check,
+a gate or a test failed, or another run holds the lock; 2 a bad var or
+argument, PostgreSQL refused the connection, a service stayed unreachable, or
+an unexpected error. The log says whether the new list was published.
 """
 
 from __future__ import annotations

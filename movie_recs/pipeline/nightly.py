@@ -1,8 +1,9 @@
 """The nightly run: five named tasks, then analytics, each recorded and retried.
 
-Exit codes, like dbt's: 0 published; 1 a gate or a dbt test failed (or
-another run holds the lock); 2 a service stayed unreachable through the
-retries, or an unexpected error. Nothing is published after a failure, except
+Exit codes, like dbt's: 0 published; 1 an input check, a gate or a dbt test
+failed (or another run holds the lock); 2 PostgreSQL refused the connection, a
+service stayed unreachable through the retries, or an unexpected error (a bad
+var never gets here: orchestrate.py refuses it with 2). Nothing is published after a failure, except
 one in the analytics task, which runs after publishing: its log line says so.
 
 A rerun of a date resumes at the first task that did not succeed (`--force`:
