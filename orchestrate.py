@@ -305,7 +305,11 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "target", None) not in (None, *TARGETS):
+        # argparse checks --target against its choices, not a default from DBT_TARGET
+        parser.error(f"DBT_TARGET={args.target!r} is not a target: {', '.join(TARGETS)}")
     logging.basicConfig(
         level=logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",

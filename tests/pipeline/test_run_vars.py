@@ -50,6 +50,14 @@ def test_the_nightly_refuses_a_bad_var_before_it_starts_a_service(cli, tmp_path)
     assert not state.exists()  # no PostgreSQL cluster, no lake: nothing was started
 
 
+def test_an_unknown_target_from_the_environment_is_refused(cli, tmp_path):
+    state = tmp_path / "state"
+    result = cli("nightly", env={"DBT_TARGET": "prod", "MOVIE_RECS_STATE": str(state)})
+    assert result.returncode == 2
+    assert "DBT_TARGET='prod' is not a target" in result.stderr
+    assert not state.exists()
+
+
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
 
 
