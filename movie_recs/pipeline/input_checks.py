@@ -66,9 +66,9 @@ def day_events_range(recent: list[int], ratio: float) -> tuple[int, int] | None:
     """The counts a normal day may have: recent nights' median divided and
     multiplied by `ratio`; None until MIN_RECENT_NIGHTS nights are recorded,
     or while their median is 0 (nothing to compare with)."""
-    if len(recent) < MIN_RECENT_NIGHTS or statistics.median(recent) == 0:
+    median = statistics.median(recent) if len(recent) >= MIN_RECENT_NIGHTS else 0
+    if median == 0:
         return None
-    median = statistics.median(recent)
     return math.floor(median / ratio), math.ceil(median * ratio)
 
 

@@ -32,10 +32,10 @@ def latest_version(spark, table: str) -> int:
     return spark.sql(f"describe history {table} limit 1").first()["version"]
 
 
-def expected_list_lengths(spark, top_k: int):
-    """Per active user: how many recommendations the catalogue permits (<= top_k):
-    the matrix's movies still in the catalogue, less those the user has seen."""
-    catalogue = spark.table(f"{LANDING_SCHEMA}.movies").select("movie_id")
+def expected_list_lengths(spark, top_k: int, catalogue):
+    """Per active user: how many recommendations the catalogue (movie_id)
+    permits (<= top_k): the matrix's movies still in it, less those the user
+    has seen."""
     matrix = spark.table("movie_recs.int_user_movie_scores_aggregated").join(
         F.broadcast(catalogue), "movie_id", "left_semi"
     )
@@ -89,7 +89,8 @@ def run(ctx: RunContext) -> TaskResult:
 
     failures += offline_metric_failures(ctx.facts, ctx.vars)
 
-    expected = expected_list_lengths(spark, top_k).cache()
+    catalog = spark.table(f"{LANDING_SCHEMA}.movies").select("movie_id")
+    expected = expected_list_lengths(spark, top_k, catalog).cache()
     n_active = expected.count()
     lists = list_summary(rows).cache()  # the coverage's and the suite's
     n_complete = (
@@ -104,7 +105,6 @@ def run(ctx: RunContext) -> TaskResult:
             f"user_coverage: {user_coverage:.4f} < min_user_coverage {min_user_coverage}"
         )
 
-    catalog = spark.table(f"{LANDING_SCHEMA}.movies").select("movie_id")
     n_catalog = catalog.count()
     n_recommended = rows.select("movie_id").distinct().count()
     catalog_coverage = n_recommended / n_catalog if n_catalog else 0.0
