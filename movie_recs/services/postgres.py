@@ -25,6 +25,7 @@ from pathlib import Path
 import psycopg2
 import psycopg2.extensions
 
+from movie_recs.errors import UserError
 from movie_recs.settings import env_int, generated_secrets, state_dir
 
 log = logging.getLogger(__name__)
@@ -147,6 +148,13 @@ class LocalPostgres:
             shutil.chown(path, user="postgres", group="postgres")
 
     def _credentials(self) -> dict[str, str]:
+        if not self.credentials_file.exists() and (self.data_dir / "PG_VERSION").exists():
+            # new passwords would not open the cluster: every login would be refused
+            raise UserError(
+                f"{self.credentials_file} is missing, and the cluster in {self.data_dir}"
+                " was made with the passwords it held: restore the file, or remove"
+                f" {self.root} to start an empty cluster"
+            )
         return generated_secrets(
             self.credentials_file,
             lambda: {

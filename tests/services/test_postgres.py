@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import stat
 
@@ -55,6 +56,30 @@ def test_a_nightly_refused_by_postgres_says_so_at_once(pg, cli):
     assert "stopped: PostgreSQL refused the connection" in result.stderr
     assert "password authentication failed" in result.stderr
     assert "unreachable" not in result.stderr and "retry" not in result.stderr
+
+
+def test_a_lost_passwords_file_is_named_not_replaced(tmp_path, cli):
+    """New passwords would not open the cluster made with the old ones: the
+    command names the missing file (exit 2) and works again once it is back."""
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    local = LocalPostgres(tmp_path, port)
+    env = {"MOVIE_RECS_STATE": str(tmp_path), "MOVIE_RECS_PG_PORT": str(port)}
+    try:
+        assert cli("env", env=env).returncode == 0  # makes and starts the cluster
+        kept = local.credentials_file.read_text()
+        local.credentials_file.unlink()
+        lost = cli("env", env=env)
+        assert lost.returncode == 2
+        assert f"{local.credentials_file} is missing" in lost.stderr
+        assert "Traceback" not in lost.stderr
+        assert not local.credentials_file.exists()  # no new passwords made
+        local.credentials_file.write_text(kept)
+        password = json.loads(kept)["app_password"]
+        assert f"export PGPASSWORD={password}" in cli("env", env=env, check=True).stdout
+    finally:
+        local.destroy()
 
 
 def test_transaction_commits_rolls_back_on_error_and_closes(pg):
