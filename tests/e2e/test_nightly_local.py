@@ -487,8 +487,13 @@ def test_crash_between_publish_and_analytics(cli, checks):
 
 
 def test_rerun_after_the_crashes_completes_the_night(cli, checks):
-    result = cli("nightly", "--run-date", str(DAY3), check=True)
+    # with a control variant that was never served: the A/B results are empty, and the log says why
+    control = ["--var", "ab_control_variant=holdout"]
+    result = cli("nightly", "--run-date", str(DAY3), *control, check=True)
     assert "resuming at task analytics" in result.stderr
+    assert "no A/B results: the control variant 'holdout'" in result.stderr
+    assert "variants served: als, popularity" in result.stderr
+    assert checks.delta("warehouse/movie_recs.db/fct_ab_test_results").count() == 0
     assert checks.assert_recommendations_complete() == state["version3"]
     assert checks.events_everywhere(state["since"]) == GENERATED + state["injected"]
     statuses = checks.task_statuses(RUN3)

@@ -7,7 +7,8 @@ writes the A/B window's per-variant metrics to `model_performance_logs`.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import logging
+from datetime import UTC, datetime, timedelta
 
 from pyspark.sql import functions as F
 
@@ -15,6 +16,8 @@ from movie_recs.db.metrics import replace_run_metrics
 from movie_recs.db.rejects import record_rejects
 from movie_recs.dbt import WITHOUT_UNIT_TESTS, run_dbt
 from movie_recs.pipeline.context import RunContext, TaskResult
+
+log = logging.getLogger(__name__)
 
 SOURCE_TABLE = "recommendation_feedback"
 LOGGED_COLUMNS = (
@@ -67,10 +70,32 @@ def _variant_metrics(ctx: RunContext) -> list[tuple]:
     return rows
 
 
+def _warn_if_control_unserved(ctx: RunContext) -> None:
+    """fct_ab_test_results compares every variant with the control, so without
+    the control's impressions in the window it is empty: say why."""
+    window_start = ctx.as_of - timedelta(days=int(ctx.vars["ab_window_days"]))
+    served = (
+        ctx.spark.table("movie_recs.fct_impressions")
+        .where((F.col("served_at") >= window_start) & (F.col("served_at") < ctx.as_of))
+        .select("variant")
+        .distinct()
+        .collect()
+    )
+    if served:
+        log.warning(
+            "no A/B results: the control variant %r (var ab_control_variant) has no"
+            " impressions in the window; variants served: %s",
+            ctx.vars["ab_control_variant"],
+            ", ".join(sorted(row["variant"] for row in served)),
+        )
+
+
 def run(ctx: RunContext) -> TaskResult:
     run_dbt(["build", "--select", "tag:analytics", *WITHOUT_UNIT_TESTS], ctx.target, ctx.dbt_vars())
     n_rejected = record_rejects(ctx.pg, SOURCE_TABLE, ctx.run_id, _rejects(ctx))
     metrics = _variant_metrics(ctx)
+    if not metrics:
+        _warn_if_control_unserved(ctx)
     with ctx.pg.transaction() as cur:
         replace_run_metrics(cur, ctx.run_id, metrics, per_variant=True)
     n_impressions = ctx.spark.table("movie_recs.fct_impressions").count()
