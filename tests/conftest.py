@@ -44,7 +44,7 @@ os.environ.update(
     # saves here), with the code cache it would have had (48 MB alone: its
     # sweeper then cost 20 s a night) and a deeper stack (ALS's deep task
     # lineage). A small night: 160 CPU-s instead of 230 (BENCHMARKS.md,
-    # benchmark 6). The s3 story's cluster night runs as real nights do.
+    # benchmark 6). The s3 story's cluster night generates code as real nights do.
     SPARK_CODEGEN="false",
     SPARK_DRIVER_JAVA_OPTIONS="-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=240m -Xss8m",
 )
