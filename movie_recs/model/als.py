@@ -192,7 +192,8 @@ def train_and_recommend(
     Only movies in `catalogue` (movie_id; None: every movie with factors) are
     recommended: a movie that left it keeps its factors and its pairs in the
     matrix, but is no longer a candidate, and a kept list holding it is
-    re-scored.
+    re-scored. The movies with factors left out are saved with the model: a
+    night on which one of last night's is a candidate again keeps no lists.
 
     A full night evaluates on a held-out split, refits on everything and saves
     the model. An incremental night (`base_model_dir`, a full night's model
@@ -217,10 +218,12 @@ def train_and_recommend(
     rows = user_row_hashes(scores).cache()
     kept = None
     if folding_in:
+        items = ALSModel.load(f"{base_model_dir}/als").itemFactors
+        left_out = left_out_movies(items, catalogue)
         kept = kept_lists(
             previous, rows, users,
             model_dir=model_dir, base_model_dir=base_model_dir, top_k=params.top_k,
-            catalogue=catalogue,
+            catalogue=catalogue, left_out=left_out,
         )  # fmt: skip
         if kept is not None:
             users = users.join(kept.users, "user_id", "left_anti")
@@ -232,11 +235,12 @@ def train_and_recommend(
         # folding in and ranking need only the re-scored users' pairs: on most
         # nights a small share of the matrix
         scores = scores.select("user_id", "movie_id", "score").join(users, "user_id").cache()
-        factors, metrics = _fold_in(scores, params, base_model_dir, base.metrics)
+        factors, metrics = _fold_in(scores, items, params, base.metrics)
         metrics["rescored_users"] = float(n_rescored)
     else:
         factors, metrics = _full_fit(scores, params, spec, model_dir)
         base_model_dir = None
+        left_out = left_out_movies(factors.items, catalogue)
     if catalogue is not None:
         items = factors.items.join(catalogue.withColumnRenamed("movie_id", "id"), "id", "left_semi")
         factors = Factors(factors.users, items)
@@ -254,7 +258,11 @@ def train_and_recommend(
         k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in metrics.items()
     }
     save_user_row_hashes(rows, model_dir)
-    described = asdict(params) | {"eval": asdict(spec), "base_model_dir": base_model_dir}
+    described = asdict(params) | {
+        "eval": asdict(spec),
+        "base_model_dir": base_model_dir,
+        "left_out_movies": left_out,
+    }
     save_model_record(spark, model_dir, ModelRecord(described, metrics))
     return recommendations, metrics
 
@@ -285,12 +293,20 @@ def _same_model(base_params: dict, params: AlsParams) -> bool:
     )
 
 
+def left_out_movies(items: DataFrame, catalogue: DataFrame | None) -> list[int]:
+    """The movies with factors (`items`' id) that are not candidates: not in
+    `catalogue` (movie_id). Few on most nights: those that left it."""
+    if catalogue is None:
+        return []
+    left = items.join(catalogue.withColumnRenamed("movie_id", "id"), "id", "left_anti")
+    return sorted(row.id for row in left.select("id").collect())
+
+
 def _fold_in(
-    scores: DataFrame, params: AlsParams, base_model_dir: str, evaluated: dict
+    scores: DataFrame, items: DataFrame, params: AlsParams, evaluated: dict
 ) -> tuple[Factors, dict]:
     """The re-scored users' factors, from their pairs (`scores`) and the base
     model's item factors."""
-    items = ALSModel.load(f"{base_model_dir}/als").itemFactors
     user_factors = fold_in_users(
         items,
         scores,

@@ -52,16 +52,19 @@ def kept_lists(
     model_dir: str,
     base_model_dir: str,
     top_k: int,
+    left_out: list[int],
     catalogue: DataFrame | None = None,
 ) -> KeptLists | None:
     """Tonight's `users` whose row hash is last night's and who had a list,
     with those lists' (user_id, rank, movie_id, score) rows; or None when last
     night's lists cannot stand for tonight's: none exist, they came from other
-    item factors or another k, they are tonight's own earlier attempt, or their
-    model saved no row hashes.
+    item factors or another k, they are tonight's own earlier attempt, their
+    model saved no row hashes, or a movie last night left out is a candidate
+    again (it may belong in any list).
 
     `previous` is the recommendations table as last night left it, with its
-    model_version; `rows` are tonight's row hashes. A list holding a movie
+    model_version; `rows` are tonight's row hashes; `left_out` the item
+    factors' movies that are not candidates tonight. A list holding a movie
     that is not in `catalogue` (movie_id) any more is not kept.
     """
     if previous is None:
@@ -78,6 +81,11 @@ def kept_lists(
     params = read_model_record(spark, previous_dir).params
     folded_into = params.get("base_model_dir") or previous_dir
     if folded_into != base_model_dir or params.get("top_k") != top_k:
+        return None
+    # the same item factors as tonight's; None: a model saved before nights
+    # recorded what they left out
+    last_left_out = params.get("left_out_movies")
+    if last_left_out is None or not set(last_left_out) <= set(left_out):
         return None
     previous_rows = spark.read.format("delta").load(f"{previous_dir}/{USER_ROWS}")
     # the types of movie_recs.model.top_k's rows, which tonight's re-scored users get

@@ -11,6 +11,7 @@ from pyspark.sql import functions as F
 
 from movie_recs.model.als import AlsParams, train_and_recommend
 from movie_recs.model.evaluation import EvalSpec
+from movie_recs.model.records import ModelRecord, read_model_record, save_model_record
 
 N_USERS, N_MOVIES = 30, 80
 PARAMS, SPEC = AlsParams(rank=4, max_iter=4, top_k=10), EvalSpec()
@@ -171,3 +172,41 @@ def test_a_kept_list_holding_a_movie_that_left_is_rescored(spark, tonight, night
     before, after = lists(kept), lists(recs)
     for user in set(after) - holding - {1, 2, 3, 31}:
         assert after[user] == before[user]
+
+
+def test_a_movie_back_in_the_catalogue_is_a_candidate_again(spark, tonight, nights):
+    """Kept lists were ranked without it: the night it is back, every user is
+    re-scored, and the lists are what re-scoring everyone gives."""
+    tmp, full, _, (everyone, _) = nights
+    gone = most_listed(full)
+    away, _ = night(
+        spark, tmp, "away", tonight, base="full", previous=full, catalogue=without(spark, gone)
+    )
+    everything = spark.createDataFrame([(m,) for m in range(1, N_MOVIES + 1)], "movie_id long")
+    back, metrics = night(
+        spark, tmp, "back", tonight, base="full", previous=away, catalogue=everything
+    )
+    assert metrics["rescored_users"] == N_USERS
+    assert gone in {r["movie_id"] for r in back.collect()}
+    assert {u: [m for m, _ in ranked] for u, ranked in lists(back).items()} == {
+        u: [m for m, _ in ranked] for u, ranked in lists(everyone).items()
+    }
+    # and the night after, with the same catalogue, keeps them all
+    _, again = night(
+        spark, tmp, "back_again", tonight, base="full", previous=back, catalogue=everything
+    )
+    assert again["rescored_users"] == 0
+
+
+def test_lists_of_a_model_that_did_not_record_what_it_left_out_are_not_kept(spark, tonight, nights):
+    """Models saved before nights recorded their left-out movies: one night
+    re-scores everyone."""
+    tmp, _, (kept, _), _ = nights
+    record = read_model_record(spark, str(tmp / "kept"))
+    params = {k: v for k, v in record.params.items() if k != "left_out_movies"}
+    save_model_record(spark, str(tmp / "kept"), ModelRecord(params, record.metrics))
+    try:
+        _, metrics = night(spark, tmp, "unrecorded", tonight, base="full", previous=kept)
+    finally:
+        save_model_record(spark, str(tmp / "kept"), record)
+    assert metrics["rescored_users"] == N_USERS
