@@ -223,7 +223,7 @@ def train_and_recommend(
         kept = kept_lists(
             previous, rows, users,
             model_dir=model_dir, base_model_dir=base_model_dir, top_k=params.top_k,
-            catalogue=catalogue, left_out=left_out,
+            left_out=left_out,
         )  # fmt: skip
         if kept is not None:
             users = users.join(kept.users, "user_id", "left_anti")

@@ -53,7 +53,6 @@ def kept_lists(
     base_model_dir: str,
     top_k: int,
     left_out: list[int],
-    catalogue: DataFrame | None = None,
 ) -> KeptLists | None:
     """Tonight's `users` whose row hash is last night's and who had a list,
     with those lists' (user_id, rank, movie_id, score) rows; or None when last
@@ -64,8 +63,8 @@ def kept_lists(
 
     `previous` is the recommendations table as last night left it, with its
     model_version; `rows` are tonight's row hashes; `left_out` the item
-    factors' movies that are not candidates tonight. A list holding a movie
-    that is not in `catalogue` (movie_id) any more is not kept.
+    factors' movies that are not candidates tonight (not in the catalogue): a
+    list holding one is not kept.
     """
     if previous is None:
         return None
@@ -96,9 +95,10 @@ def kept_lists(
         F.col("score").cast("float"),
     )
     listed = previous.select("user_id").distinct()
-    if catalogue is not None:
-        left = previous.join(F.broadcast(catalogue), "movie_id", "left_anti").select("user_id")
-        listed = listed.join(left, "user_id", "left_anti")
+    if left_out:
+        gone = spark.createDataFrame([(m,) for m in left_out], "movie_id int")
+        holding = previous.join(F.broadcast(gone), "movie_id", "left_semi").select("user_id")
+        listed = listed.join(holding, "user_id", "left_anti")
     kept_users = (
         rows.join(previous_rows, ["user_id", "row_hash", "n_pairs"])
         .join(users, "user_id")
