@@ -48,6 +48,13 @@ def test_a_clean_snapshot_passes(spark):
     assert check_inputs(frame, frame, [100, 100, 100], run_vars()) == []
 
 
+def test_the_checks_leave_the_snapshot_uncached(spark):
+    """Great Expectations caches a batch unless told not to, and never releases it."""
+    frame = snapshot(spark, 96, 4)
+    check_inputs(frame, frame, [100, 100, 100], run_vars())
+    assert not frame.is_cached
+
+
 def test_an_empty_snapshot_passes_until_recent_nights_say_otherwise(spark):
     empty = snapshot(spark, 0)
     assert check_inputs(empty, empty, [], run_vars()) == []
