@@ -184,8 +184,9 @@ def failed_expectations(frame: DataFrame, suite) -> list[str]:
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     # Not persisted: Great Expectations would cache the batch and never release
-    # it (the landed snapshot held in the JVM for the rest of the night, and
-    # 2 to 3 s of caching for one pass at 25M events); callers cache what they reuse.
+    # it, holding the landed snapshot in the JVM for the rest of the night (and
+    # caching it cost the first task about 5 s at 25M events, BENCHMARKS.md,
+    # benchmark 5). Callers cache what they reuse.
     source = context.data_sources.add_spark(name="spark", persist=False)
     asset = source.add_dataframe_asset(name=suite.name)
     batch = asset.add_batch_definition_whole_dataframe("rows").get_batch(
