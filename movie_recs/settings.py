@@ -16,6 +16,10 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CACHE_DIR = PROJECT_ROOT / ".cache"
 S3PROXY_JARS_DIR = CACHE_DIR / "s3proxy"
 PROFILES_DIR = PROJECT_ROOT / "profiles"
+# Java options for short-lived JVMs (the test suite's, the class archive's): the
+# JIT's quick compiler only, with the code cache and the stack the default
+# would have had (BENCHMARKS.md, benchmark 6)
+QUICK_JIT_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=240m -Xss8m"
 
 
 def state_dir() -> Path:

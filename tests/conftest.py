@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from movie_recs.settings import PROFILES_DIR, PROJECT_ROOT
+from movie_recs.settings import PROFILES_DIR, PROJECT_ROOT, QUICK_JIT_OPTIONS
 
 # pytest runs two pytest-xdist workers (gw0, gw1; see pyproject.toml), each
 # with its own state folder and ports, so their stories never share a server.
@@ -46,7 +46,7 @@ os.environ.update(
     # lineage). A small night: 160 CPU-s instead of 230 (BENCHMARKS.md,
     # benchmark 6). The s3 story's cluster night generates code as real nights do.
     SPARK_CODEGEN="false",
-    SPARK_DRIVER_JAVA_OPTIONS="-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=240m -Xss8m",
+    SPARK_DRIVER_JAVA_OPTIONS=QUICK_JIT_OPTIONS,
 )
 
 

@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 
 from movie_recs.lake.spark import spark_conf
-from movie_recs.settings import PROJECT_ROOT
+from movie_recs.settings import PROJECT_ROOT, QUICK_JIT_OPTIONS
 
 JAVA_OPTIONS_KEY = "spark.driver.extraJavaOptions"
 
@@ -75,8 +75,12 @@ def create() -> Path:
             **os.environ,
             "MOVIE_RECS_STATE": state,
             # the profile's option for this JVM: write the archive at exit
-            # instead of mapping it
-            "MOVIE_RECS_CLASS_ARCHIVE_OPTION": f"-XX:ArchiveClassesAtExit={partial}",
+            # instead of mapping it; the JIT's quick compiler only: the JIT
+            # loads no classes, and this throwaway JVM runs 92 to 94 s with it,
+            # 105 to 114 s without (BENCHMARKS.md, benchmark 6)
+            "MOVIE_RECS_CLASS_ARCHIVE_OPTION": (
+                f"-XX:ArchiveClassesAtExit={partial} {QUICK_JIT_OPTIONS}"
+            ),
         }
         dump = subprocess.run(
             [sys.executable, "-c", WORKLOAD], cwd=PROJECT_ROOT, env=env,
