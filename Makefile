@@ -7,6 +7,11 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMPS := .cache/stamps
+# Setup steps run side by side where nothing orders them: the Python packages,
+# the jars and Debian's packages download at once, lint runs beside the class
+# archive. The apt-get steps (one dpkg lock) and the Maven copies (one local
+# repository) go one at a time, by the order-only prerequisites below.
+MAKEFLAGS += --jobs=4
 
 .PHONY: setup demo test lint format nightly services-stop lock clean-state
 
@@ -18,7 +23,9 @@ setup: $(STAMPS)/venv $(STAMPS)/spark-jars $(STAMPS)/class-archive $(STAMPS)/s3p
 $(STAMPS)/venv: requirements.lock
 	@mkdir -p $(STAMPS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-compile -r requirements.lock
+	@# the bytecode on both cores: pip compiles on one (about 20 s more)
+	$(PY) -m compileall -q -j 2 $(VENV)/lib >/dev/null || true  # as pip: a file that fails compiles at import
 	$(PY) -c "import sysconfig, pathlib; pathlib.Path(sysconfig.get_paths()['purelib'], 'movie_recs.pth').write_text('$(CURDIR)\n')"
 	@touch $@
 
@@ -35,7 +42,7 @@ $(STAMPS)/class-archive: $(STAMPS)/venv $(STAMPS)/spark-jars profiles/profiles.y
 	$(PY) -m movie_recs.lake.class_archive
 	@touch $@
 
-$(STAMPS)/s3proxy-jars: setup/s3proxy/pom.xml
+$(STAMPS)/s3proxy-jars: setup/s3proxy/pom.xml | $(STAMPS)/spark-jars
 	@mkdir -p $(STAMPS)
 	rm -rf .cache/s3proxy
 	mvn --batch-mode --quiet -f setup/s3proxy/pom.xml dependency:copy-dependencies \
@@ -53,7 +60,7 @@ $(STAMPS)/postgres:
 # Debian's OpenBLAS (as libblas.so.3 and liblapack.so.3), unless installed:
 # Spark's ALS loads it when present and fits 1.6 times as fast as on its Java
 # fallback (BENCHMARKS.md, benchmark 2). Without root, ALS runs on the fallback.
-$(STAMPS)/native-blas:
+$(STAMPS)/native-blas: | $(STAMPS)/postgres
 	@mkdir -p $(STAMPS)
 	if ! ldconfig -p | grep -q libopenblas; then \
 	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libopenblas0-pthread; } \
@@ -62,7 +69,7 @@ $(STAMPS)/native-blas:
 	@touch $@
 
 # Debian's Chromium: the report test renders the HTML report in a real browser.
-$(STAMPS)/chromium:
+$(STAMPS)/chromium: | $(STAMPS)/native-blas
 	@mkdir -p $(STAMPS)
 	if ! command -v chromium >/dev/null 2>&1; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
