@@ -183,15 +183,27 @@ def test_a_kept_list_holding_a_movie_that_left_is_rescored(nights, gone_away):
         assert after[user] == before[user]
 
 
-def test_a_movie_back_in_the_catalogue_is_a_candidate_again(spark, tonight, nights, gone_away):
+def everything(spark):
+    """The catalogue with every movie."""
+    return spark.createDataFrame([(m,) for m in range(1, N_MOVIES + 1)], "movie_id long")
+
+
+@pytest.fixture(scope="module")
+def come_back(spark, tonight, nights, gone_away):
+    """The fold-in night after `gone_away`, with the movie back in the catalogue."""
+    tmp, _, _, _ = nights
+    _, away, _ = gone_away
+    return night(
+        spark, tmp, "back", tonight, base="full", previous=away, catalogue=everything(spark)
+    )
+
+
+def test_a_movie_back_in_the_catalogue_is_a_candidate_again(spark, nights, gone_away, come_back):
     """Kept lists were ranked without it: the night it is back, every user is
     re-scored, and the lists are what re-scoring everyone gives."""
     tmp, _, _, (everyone, _) = nights
-    gone, away, _ = gone_away
-    everything = spark.createDataFrame([(m,) for m in range(1, N_MOVIES + 1)], "movie_id long")
-    back, metrics = night(
-        spark, tmp, "back", tonight, base="full", previous=away, catalogue=everything
-    )
+    gone, _, _ = gone_away
+    back, metrics = come_back
     assert metrics["rescored_users"] == N_USERS
     assert gone in {r["movie_id"] for r in back.collect()}
     assert {u: [m for m, _ in ranked] for u, ranked in lists(back).items()} == {
@@ -203,6 +215,18 @@ def test_a_movie_back_in_the_catalogue_is_a_candidate_again(spark, tonight, nigh
         for name in ("kept_without", "back")
     }
     assert left_out == {"kept_without": [gone], "back": []}
+
+
+def test_the_night_after_the_return_keeps_its_lists_again(spark, tonight, nights, come_back):
+    """The return night left nothing out: the next night, with the same
+    catalogue and rows, keeps every list it made."""
+    tmp, _, _, _ = nights
+    back, _ = come_back
+    again, metrics = night(
+        spark, tmp, "back_again", tonight, base="full", previous=back, catalogue=everything(spark)
+    )
+    assert metrics["rescored_users"] == 0
+    assert lists(again) == lists(back)
 
 
 def test_lists_of_a_model_that_did_not_record_what_it_left_out_are_not_kept(spark, tonight, nights):
