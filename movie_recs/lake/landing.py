@@ -54,8 +54,8 @@ def landing_path(spark: SparkSession, table: str) -> str:
     return f"{lake_root(spark)}/{LANDING_SCHEMA}/{checked_identifier(table)}"
 
 
-def land_snapshot(spark: SparkSession, pg: PgSettings, table: str) -> int:
-    """Replace `landing.<table>` with the table's current rows; return the row count."""
+def land_snapshot(spark: SparkSession, pg: PgSettings, table: str) -> None:
+    """Replace `landing.<table>` with the table's current rows."""
     table = checked_identifier(table)
     frame = read_postgres(spark, pg, table).withColumn("_landed_at", F.current_timestamp())
     spark.sql(f"create schema if not exists {LANDING_SCHEMA}")
@@ -66,7 +66,6 @@ def land_snapshot(spark: SparkSession, pg: PgSettings, table: str) -> int:
         .option("path", landing_path(spark, table))
         .saveAsTable(f"{LANDING_SCHEMA}.{table}")
     )
-    return spark.table(f"{LANDING_SCHEMA}.{table}").count()
 
 
 # The online service's ids come from one sequence, but concurrent writers
