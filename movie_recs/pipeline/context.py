@@ -41,9 +41,9 @@ class RunContext:
     def window_start(self) -> datetime:
         return self.as_of - timedelta(days=float(self.vars["training_window_days"]))
 
-    def dbt_vars(self) -> dict[str, Any]:
+    def run_values(self) -> dict[str, str]:
+        """What dbt reads through its run_value macro (movie_recs.dbt.run_dbt)."""
         return {
-            **self.vars,
             "as_of": self.as_of.strftime("%Y-%m-%d %H:%M:%S"),
             "model_version": self.model_version,
         }

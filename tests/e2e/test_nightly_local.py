@@ -310,7 +310,12 @@ def test_sql_over_the_lake_prints_a_table(cli):
 
 
 def test_dbt_docs_generate_offline(cli, tmp_path):
-    cli("dbt", "docs", "generate", "--target", "local", "--target-path", str(tmp_path), check=True)
+    # the run's as_of as a night's dbt builds get it (movie_recs.dbt.run_dbt)
+    as_of = {"MOVIE_RECS_AS_OF": "2026-03-03 00:00:00"}
+    target = ("--target", "local", "--target-path", str(tmp_path))
+    cli("dbt", "docs", "generate", *target, env=as_of, check=True)
+    sql = tmp_path / "compiled/movie_recs/models/intermediate/int_interactions_unioned.sql"
+    assert "to_timestamp('2026-03-03 00:00:00')" in sql.read_text()
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     ab = manifest["nodes"]["model.movie_recs.fct_ab_test_results"]
     assert ab["description"] and all(c["description"] for c in ab["columns"].values())

@@ -91,7 +91,12 @@ def _warn_if_control_unserved(ctx: RunContext) -> None:
 
 
 def run(ctx: RunContext) -> TaskResult:
-    run_dbt(["build", "--select", "tag:analytics", *WITHOUT_UNIT_TESTS], ctx.target, ctx.dbt_vars())
+    run_dbt(
+        ["build", "--select", "tag:analytics", *WITHOUT_UNIT_TESTS],
+        ctx.target,
+        ctx.vars,
+        ctx.run_values(),
+    )
     n_rejected = record_rejects(ctx.pg, SOURCE_TABLE, ctx.run_id, _rejects(ctx))
     metrics = _variant_metrics(ctx)
     if not metrics:

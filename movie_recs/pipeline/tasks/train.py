@@ -41,7 +41,6 @@ def base_model(ctx: RunContext) -> str | None:
 
 def run(ctx: RunContext) -> TaskResult:
     base = base_model(ctx)
-    run_vars = ctx.dbt_vars() | {"als_base_model": base or ""}
     run_dbt(
         [
             "build",
@@ -52,7 +51,8 @@ def run(ctx: RunContext) -> TaskResult:
             *WITHOUT_UNIT_TESTS,
         ],
         ctx.target,
-        run_vars,
+        ctx.vars,
+        ctx.run_values() | {"als_base_model": base or ""},
     )
     metrics = read_model_metrics(ctx.spark, model_dir(ctx))
     n_rows = ctx.spark.table(RECOMMENDATIONS_TABLE).count()
