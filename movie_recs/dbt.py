@@ -63,9 +63,9 @@ def run_dbt(
     model_version, als_base_model), go to the env vars the project's
     run_value macro reads: dbt parses the whole project again when its vars
     change (about 4 s), but only the few files that read a changed env var
-    (1 to 2.5 s), so with the same vars a night reuses the night before's parse. dbt's
-    target/ is the state folder's, so that runs in other states, or dbt by
-    hand, do not replace that parse.
+    (1 to 2.5 s), so with the same vars a night reuses the night before's
+    parse. dbt's target/ is the state folder's, so that runs in other
+    states, or dbt by hand, do not replace that parse.
     """
     from dbt.cli.main import dbtRunner
 
