@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
 import pytest
 from pyspark.ml.recommendation import ALS
 
-from movie_recs.model.top_k import Factors, top_k_unseen
+from movie_recs.model.top_k import Factors, top_k_block, top_k_unseen
 
 N_USERS, N_MOVIES = 20, 30
 
@@ -77,3 +78,21 @@ def test_a_user_who_has_seen_nothing_in_scores_gets_the_best_of_the_catalogue(sp
     nothing_seen = scores.where("user_id <> 2")
     recs = top_k_unseen(Factors.of(model), nothing_seen, users, k=N_MOVIES).collect()
     assert sorted(r["movie_id"] for r in recs) == list(range(1, N_MOVIES + 1))
+
+
+@pytest.mark.parametrize("k, expected", [(2, [10, 30]), (3, [10, 30, 40]), (9, [10, 30, 40, 50])])
+def test_ties_with_the_kth_score_go_to_the_smaller_movie_ids(k, expected):
+    # one user, one factor: the movies score 3, 2, 2, 2, 1; movie 20 is seen
+    item_ids = np.array([10, 20, 30, 40, 50], np.int32)
+    item_vectors = np.array([[3.0], [2.0], [2.0], [2.0], [1.0]], np.float32)
+    block = pa.RecordBatch.from_arrays(
+        [
+            pa.array([7], pa.int32()),
+            pa.array([[1.0]], pa.list_(pa.float32())),
+            pa.array([[20]], pa.list_(pa.int32())),
+        ],
+        names=["user_id", "features", "seen"],
+    )
+    rows = top_k_block(block, item_ids, item_vectors, k).to_pylist()
+    assert [r["movie_id"] for r in rows] == expected
+    assert [r["rank"] for r in rows] == list(range(1, len(expected) + 1))
