@@ -17,7 +17,7 @@ import posixpath
 from typing import NamedTuple
 
 from delta.tables import DeltaTable
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from movie_recs.model.records import read_model_record
@@ -37,6 +37,23 @@ def user_row_hashes(scores: DataFrame) -> DataFrame:
 
 def save_user_row_hashes(rows: DataFrame, model_dir: str) -> None:
     rows.write.format("delta").mode("overwrite").save(f"{model_dir}/{USER_ROWS}")
+
+
+def last_nights_lists(spark: SparkSession, table: str) -> DataFrame | None:
+    """The recommendations `table` as it is now, before tonight's lists replace
+    it; None if it does not exist yet.
+
+    Read by path at its current version, not by name: replacing a table drops
+    every cached plan that reads it by name, so the users and pairs a fold-in
+    night caches from last night's lists would all be computed again in the
+    very write that replaces them (BENCHMARKS.md, benchmark 5). The version
+    keeps any recomputation on last night's lists.
+    """
+    if not spark.catalog.tableExists(table):
+        return None
+    location = spark.sql(f"DESCRIBE DETAIL {table}").first()["location"]
+    version = DeltaTable.forPath(spark, location).history(1).first()["version"]
+    return spark.read.format("delta").option("versionAsOf", version).load(location)
 
 
 class KeptLists(NamedTuple):

@@ -12,6 +12,7 @@ from pyspark.sql import functions as F
 from movie_recs.model.als import AlsParams, train_and_recommend
 from movie_recs.model.evaluation import EvalSpec
 from movie_recs.model.records import ModelRecord, read_model_record, save_model_record
+from movie_recs.model.unchanged_users import last_nights_lists
 
 N_USERS, N_MOVIES = 30, 80
 PARAMS, SPEC = AlsParams(rank=4, max_iter=4, top_k=10), EvalSpec()
@@ -241,3 +242,25 @@ def test_lists_of_a_model_that_did_not_record_what_it_left_out_are_not_kept(spar
     finally:
         save_model_record(spark, str(tmp / "kept"), record)
     assert metrics["rescored_users"] == N_USERS
+
+
+def test_what_a_night_caches_from_last_nights_lists_outlives_their_replacement(spark):
+    table = "last_nights.recommendations"
+    spark.sql("CREATE DATABASE IF NOT EXISTS last_nights")
+    assert last_nights_lists(spark, table) is None
+    last_night = spark.createDataFrame(
+        [(1, "last night"), (2, "last night")], "user_id int, version string"
+    )
+    last_night.write.format("delta").saveAsTable(table)
+    previous = last_nights_lists(spark, table)
+    kept_users = previous.select("user_id").cache()
+    kept_users.count()
+
+    tonight = kept_users.withColumn("version", F.lit("tonight"))
+    tonight.write.format("delta").mode("overwrite").saveAsTable(table)
+
+    cache = spark._jsparkSession.sharedState().cacheManager()
+    assert cache.lookupCachedData(kept_users._jdf).isDefined()
+    assert {r["version"] for r in previous.collect()} == {"last night"}
+    assert {r["version"] for r in spark.table(table).collect()} == {"tonight"}
+    kept_users.unpersist()

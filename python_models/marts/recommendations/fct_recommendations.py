@@ -9,6 +9,7 @@ from pyspark.sql import functions as F
 from movie_recs.lake.spark import lake_root
 from movie_recs.model.als import AlsParams, train_and_recommend
 from movie_recs.model.evaluation import EvalSpec
+from movie_recs.model.unchanged_users import last_nights_lists
 
 
 def model(dbt, session):
@@ -40,8 +41,7 @@ def model(dbt, session):
     # set by the nightly on the nights between full refits (als_refit_every_days)
     base_model = run_vars["als_base_model"]
     # last night's lists, read before this model's output replaces them
-    this = str(dbt.this)
-    previous = session.table(this) if session.catalog.tableExists(this) else None
+    previous = last_nights_lists(session, str(dbt.this))
 
     recommendations, _ = train_and_recommend(
         session, scores, active_users, params, spec, f"{models}/{model_version}",
