@@ -1,10 +1,10 @@
 """Benchmark 1: the dbt Python model `fct_recommendations` vs a bare PySpark script.
 
-    .venv/bin/python bench/als_step_vs_bare.py
+    .venv/bin/python bench/als_step_vs_bare.py [MOVIELENS_FOLDER]   # default ml-latest-small
 
-Needs a local lake built by a nightly (e.g. after `load-movielens` of
-ml-latest-small). Both sides run as a fresh process, so both pay for Python,
-the JVM and Spark's start:
+In a state folder of its own, loads the MovieLens ratings and runs a nightly
+for the lake both sides read. Then both run as a fresh process, so both pay
+for Python, the JVM and Spark's start:
 - dbt: `dbt run --select fct_recommendations` with the project's vars (the
   model evaluates on a held-out split against two baselines, then refits on
   everything and writes the top 50 per active user);
@@ -17,13 +17,14 @@ run, and (dbt - evaluation) / bare for the same work (target <= 1.10).
 
 from __future__ import annotations
 
-import subprocess
+import re
 import sys
-import time
 
-from harness import BARE_SESSION
+from harness import BARE_SESSION, ORCHESTRATE, isolated_env, run_measured
 
-from movie_recs.settings import PROJECT_ROOT, state_dir
+from movie_recs.settings import PROJECT_ROOT
+
+DEFAULT_DATA = str(PROJECT_ROOT.parent / "shared/data/movielens/ml-latest-small")
 
 EVALUATION_SECONDS = (
     BARE_SESSION
@@ -56,22 +57,20 @@ ranked.write.format("delta").mode("overwrite").save(f"{lake}/bench/bare_top50")
 )
 
 
-def timed(argv: list[str]) -> tuple[float, str]:
-    started = time.perf_counter()
-    result = subprocess.run(argv, cwd=PROJECT_ROOT, capture_output=True, text=True, check=True)
-    return time.perf_counter() - started, result.stdout
-
-
-def main() -> None:
-    lake = str(state_dir() / "lake")
+def main(movielens: str) -> None:
+    env = isolated_env("bench-als-step", 55438)
+    run_measured([*ORCHESTRATE, "load-movielens", movielens], env)
+    run_measured([*ORCHESTRATE, "nightly", "--force"], env)
+    lake = env["MOVIE_RECS_STATE"] + "/lake"
     dbt = str(PROJECT_ROOT / ".venv/bin/dbt")
-    t_dbt, out = timed([dbt, "run", "--select", "fct_recommendations",
-                        "--profiles-dir", "profiles", "--target", "local"])  # fmt: skip
-    t_bare, _ = timed([sys.executable, "-c", BARE, lake])
-    _, printed = timed([sys.executable, "-c", EVALUATION_SECONDS, lake])
+    dbt_run = run_measured([dbt, "run", "--select", "fct_recommendations",
+                            "--profiles-dir", "profiles", "--target", "local"], env)  # fmt: skip
+    t_dbt = dbt_run.seconds
+    t_bare = run_measured([sys.executable, "-c", BARE, lake], env).seconds
+    printed = run_measured([sys.executable, "-c", EVALUATION_SECONDS, lake], env).output
     t_eval = float(printed.strip().splitlines()[-1])
-    node = next((line for line in out.splitlines() if "OK created python" in line), "")
-    print(f"dbt run fct_recommendations  {t_dbt:7.1f} s   ({node.split('[')[-1].rstrip(']')})")
+    node = re.search(r"OK created python.*OK\S* in ([0-9.]+)s", dbt_run.output)
+    print(f"dbt run fct_recommendations  {t_dbt:7.1f} s   (the node {node[1] if node else '?'} s)")
     print(f"  of which the evaluation     {t_eval:7.1f} s")
     print(f"bare PySpark script           {t_bare:7.1f} s")
     print(f"ratio dbt / bare              {t_dbt / t_bare:7.2f}")
@@ -79,4 +78,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1] if len(sys.argv) > 1 else DEFAULT_DATA)
