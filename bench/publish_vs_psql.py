@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/publish_vs_psql.py [ROWS]     # default 1,000,000
 
-Both write the same rows into the local PostgreSQL (`make demo`'s server):
+Both write the same rows into a PostgreSQL of the benchmark's own (state
+folder `.state/bench-publish`, port 55439):
 - publish: the publish task's own path from a Delta table of the rows
   (written before the clock starts) in the pipeline's Spark session: Spark's
   Python workers format the rows' own columns as CSV, one transaction COPYs
@@ -32,6 +33,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
+from harness import isolated_env
 
 from movie_recs.db.migrate import migrate
 from movie_recs.lake.spark import get_spark
@@ -60,6 +62,7 @@ def best_of(runs: int, fn) -> float:
 
 
 def main(n_rows: int) -> None:
+    os.environ.update(isolated_env("bench-publish", 55439))
     pg = ensure_postgres()
     migrate(pg)
     frame = rows(n_rows)
