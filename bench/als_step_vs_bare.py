@@ -20,11 +20,9 @@ from __future__ import annotations
 import re
 import sys
 
-from harness import BARE_SESSION, ORCHESTRATE, isolated_env, run_measured
+from harness import BARE_SESSION, MOVIELENS_SMALL, ORCHESTRATE, isolated_env, run_measured
 
 from movie_recs.settings import PROJECT_ROOT
-
-DEFAULT_DATA = str(PROJECT_ROOT.parent / "shared/data/movielens/ml-latest-small")
 
 EVALUATION_SECONDS = (
     BARE_SESSION
@@ -78,4 +76,4 @@ def main(movielens: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else DEFAULT_DATA)
+    main(sys.argv[1] if len(sys.argv) > 1 else MOVIELENS_SMALL)

@@ -88,6 +88,7 @@ def run_measured(argv: list[str], env: dict | None = None) -> Measured:
 # --- the project, run as a user would, in a state folder of the benchmark's own
 
 ORCHESTRATE = [sys.executable, str(PROJECT_ROOT / "orchestrate.py")]
+MOVIELENS_SMALL = str(PROJECT_ROOT.parent / "shared/data/movielens/ml-latest-small")
 USERS_PER_EVENT, MOVIES_PER_EVENT = 160_000 / 25e6, 60_000 / 25e6  # MovieLens-25M
 
 # Python for a bare script's SparkSession: the project's jars and settings, an

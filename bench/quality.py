@@ -14,10 +14,11 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from harness import MOVIELENS_SMALL
+
 from movie_recs.services.postgres import ensure_postgres
 from movie_recs.settings import PROJECT_ROOT
 
-DEFAULT_DATA = str(PROJECT_ROOT.parent / "shared/data/movielens/ml-latest-small")
 RANKING = ("precision", "recall", "ndcg", "map", "hit_rate", "catalog_coverage", "popular_share")
 ROWS = [f"{name}_at_{k}" for k in (10, 50) for name in RANKING] + ["eval_user_coverage"]
 
@@ -59,4 +60,4 @@ def main(data: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else DEFAULT_DATA)
+    main(sys.argv[1] if len(sys.argv) > 1 else MOVIELENS_SMALL)
