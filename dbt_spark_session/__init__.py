@@ -13,6 +13,7 @@ setup` puts the project root on the venv's path) is enough for plain
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from dbt.adapters.base import PythonJobHelper
@@ -36,6 +37,10 @@ class SessionPythonJobHelper(PythonJobHelper):
         # dbt-spark's session cursor has already created the session with the
         # target's server_side_parameters; this returns that same session.
         spark = SparkSession.builder.getOrCreate()
+        # dbt-spark's wrapper around the model tries `import pyspark.pandas`,
+        # which warns on every process unless this is set (pandas-on-Spark's
+        # own advice for pyarrow 2 and later)
+        os.environ.setdefault("PYARROW_IGNORE_TIMEZONE", "1")
         name = f"<dbt python model {self.parsed_model['unique_id']}>"
         namespace: dict[str, Any] = {"spark": spark, "__name__": "__dbt_python_model__"}
         exec(compile(compiled_code, name, "exec"), namespace)

@@ -80,6 +80,9 @@ def test_first_night_publishes(cli, checks):
     result = cli("nightly", check=True)
     assert "published model als-" in result.stderr
     assert checks.pg.password not in result.stdout + result.stderr  # no secret in logs
+    # nor the libraries' warnings about how they are called
+    for warning in ("should contain the {batch} parameter", "PYARROW_IGNORE_TIMEZONE"):
+        assert warning not in result.stdout + result.stderr
     assert [(task, status) for task, _, status in checks.task_statuses(RUN1)] == [
         ("active_users", "succeeded"),
         ("archive", "succeeded"),
