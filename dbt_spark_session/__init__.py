@@ -38,7 +38,7 @@ class SessionPythonJobHelper(PythonJobHelper):
         # target's server_side_parameters; this returns that same session.
         spark = SparkSession.builder.getOrCreate()
         # dbt-spark's wrapper around the model tries `import pyspark.pandas`,
-        # which warns on every process unless this is set (pandas-on-Spark's
+        # which warns once in every process unless this is set (pandas-on-Spark's
         # own advice for pyarrow 2 and later)
         os.environ.setdefault("PYARROW_IGNORE_TIMEZONE", "1")
         name = f"<dbt python model {self.parsed_model['unique_id']}>"
