@@ -168,6 +168,7 @@ def run_nightly(
                 return EXIT_OK
             if start:
                 log.info("run=%s resuming at task %s", run_id, STEPS[start].name)
+            done += [step.name for step in STEPS[:start]]  # by earlier attempts
             started_at = datetime.now(UTC)
             ctx = RunContext(
                 run_id=run_id,
