@@ -5,9 +5,9 @@ night at its input checks, run the night, check what was published and where
 every event went; rerun (a no-op); the next night crashed, then with a
 failing gate (nothing published), then the same night passing (a new model
 version); a second run refused by the lock; the third night, a fold-in
-between full refits, crashed and cut off from PostgreSQL at each risky point
-before a rerun completes it. Each step is a test; later steps rely on earlier
-ones.
+between full refits, crashed and cut off from PostgreSQL at each risky point,
+its analytics failed by a serve landed twice, before a rerun completes it.
+Each step is a test; later steps rely on earlier ones.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from delta.tables import DeltaTable
 
 from movie_recs.db.copy import read_frame
 from movie_recs.pipeline.runs import NightlyLock
@@ -492,6 +493,25 @@ def test_crash_between_publish_and_analytics(cli, checks):
     state["version3"] = checks.assert_recommendations_complete()
     assert state["version3"].startswith(f"als-{DAY3:%Y%m%d}-")
     assert checks.metrics(RUN3)["ndcg_at_10"] > 0
+
+
+def test_a_serve_landed_twice_fails_analytics_not_the_published_list(cli, checks):
+    """A landing bug's duplicate serve fails the serving logs' source test, which
+    runs with the analytics models, after publishing: the night's list stands."""
+    logs = DeltaTable.forPath(checks.spark, f"{checks.lake}/landing/recommendation_logs")
+    before = logs.history(1).first()["version"]
+    logs.toDF().limit(1).write.format("delta").mode("append").save(
+        f"{checks.lake}/landing/recommendation_logs"
+    )
+    try:
+        result = cli("nightly", "--run-date", str(DAY3))
+        assert result.returncode == 1, result.stderr[-3000:]
+        assert "resuming at task analytics" in result.stderr
+        assert "stopped, the new list was published" in result.stderr
+        assert "source_unique_app_recommendation_logs_serve_id: fail" in result.stderr
+        assert checks.assert_recommendations_complete() == state["version3"]
+    finally:
+        logs.restoreToVersion(before)
 
 
 def test_rerun_after_the_crashes_completes_the_night(cli, checks):

@@ -20,6 +20,8 @@ from movie_recs.pipeline.context import RunContext, TaskResult
 log = logging.getLogger(__name__)
 
 SOURCE_TABLE = "recommendation_feedback"
+# the analytics models with their tests, and the serving logs' source tests
+DBT_SELECTION = ("--select", "tag:analytics")
 LOGGED_COLUMNS = (
     "trials",
     "successes",
@@ -92,7 +94,7 @@ def _warn_if_control_unserved(ctx: RunContext) -> None:
 
 def run(ctx: RunContext) -> TaskResult:
     run_dbt(
-        ["build", "--select", "tag:analytics", *WITHOUT_UNIT_TESTS],
+        ["build", *DBT_SELECTION, *WITHOUT_UNIT_TESTS],
         ctx.target,
         ctx.vars,
         ctx.run_values(),
