@@ -498,11 +498,10 @@ def test_crash_between_publish_and_analytics(cli, checks):
 def test_a_serve_landed_twice_fails_analytics_not_the_published_list(cli, checks):
     """A landing bug's duplicate serve fails the serving logs' source test, which
     runs with the analytics models, after publishing: the night's list stands."""
-    logs = DeltaTable.forPath(checks.spark, f"{checks.lake}/landing/recommendation_logs")
+    path = f"{checks.lake}/landing/recommendation_logs"
+    logs = DeltaTable.forPath(checks.spark, path)
     before = logs.history(1).first()["version"]
-    logs.toDF().limit(1).write.format("delta").mode("append").save(
-        f"{checks.lake}/landing/recommendation_logs"
-    )
+    logs.toDF().limit(1).write.format("delta").mode("append").save(path)
     try:
         result = cli("nightly", "--run-date", str(DAY3))
         assert result.returncode == 1, result.stderr[-3000:]
