@@ -7,7 +7,7 @@ import pyarrow as pa
 import pytest
 from pyspark.ml.recommendation import ALS
 
-from movie_recs.model.top_k import Factors, top_k_block, top_k_unseen
+from movie_recs.model.top_k import Factors, selection_stride, top_k_block, top_k_unseen
 
 N_USERS, N_MOVIES = 20, 30
 
@@ -96,3 +96,38 @@ def test_ties_with_the_kth_score_go_to_the_smaller_movie_ids(k, expected):
     rows = top_k_block(block, item_ids, item_vectors, k).to_pylist()
     assert [r["movie_id"] for r in rows] == expected
     assert [r["rank"] for r in rows] == list(range(1, len(expected) + 1))
+
+
+def test_a_large_catalogue_s_top_k_from_a_sampled_bound_is_exact():
+    # 2,000 movies and k = 3: the k-th best is bounded from every 3rd movie.
+    # Integer scores tie, some at the k-th best; user 0 has seen exactly the sampled
+    # movies (the bound is then no bound), user 1 all but two movies.
+    n_movies, k, rng = 2_000, 3, np.random.default_rng(11)
+    stride = selection_stride(n_movies, k)
+    assert stride > 1
+    item_ids = np.arange(100, 100 + n_movies, dtype=np.int32)
+    item_vectors = rng.integers(-40, 41, (n_movies, 2)).astype(np.float32)
+    user_vectors = rng.integers(-3, 4, (6, 2)).astype(np.float32)
+    seen = [
+        item_ids[::stride],
+        np.delete(item_ids, [5, 1_500]),
+        *(rng.choice(item_ids, 50, replace=False) for _ in range(4)),
+    ]
+    block = pa.RecordBatch.from_arrays(
+        [
+            pa.array(range(6), pa.int32()),
+            pa.array(user_vectors.tolist(), pa.list_(pa.float32())),
+            pa.array([s.tolist() for s in seen], pa.list_(pa.int32())),
+        ],
+        names=["user_id", "features", "seen"],
+    )
+    got = lists(top_k_block(block, item_ids, item_vectors, k).to_pylist())
+
+    scores = user_vectors @ item_vectors.T
+    expected = {}
+    for user in range(6):
+        unseen = ~np.isin(item_ids, seen[user])
+        order = np.lexsort((item_ids[unseen], -scores[user][unseen]))
+        expected[user] = item_ids[unseen][order][:k].tolist()
+    assert got == expected
+    assert sorted(got[1]) == [105, 1_600]
