@@ -98,10 +98,11 @@ def test_ties_with_the_kth_score_go_to_the_smaller_movie_ids(k, expected):
     assert [r["rank"] for r in rows] == list(range(1, len(expected) + 1))
 
 
-def test_a_large_catalogue_s_top_k_from_a_sampled_bound_is_exact():
-    # 2,000 movies and k = 3: the k-th best is bounded from every 3rd movie.
-    # Integer scores tie, some at the k-th best; user 0 has seen exactly the sampled
-    # movies (the bound is then no bound), user 1 all but two movies.
+def test_top_k_from_a_sampled_bound_is_exact_on_a_large_catalogue():
+    # 2,000 movies and k = 3: each row's k-th best is bounded from a sample of
+    # the movies. Integer scores tie, some at the k-th best; user 0 has seen
+    # exactly the sampled movies (the bound is then no bound), user 1 all but
+    # two movies.
     n_movies, k, rng = 2_000, 3, np.random.default_rng(11)
     stride = selection_stride(n_movies, k)
     assert stride > 1
