@@ -11,13 +11,13 @@ movie score matrix never exists.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from functools import partial
 from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
+from numpy.lib.stride_tricks import as_strided
 from pyspark.ml.recommendation import ALSModel
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -70,6 +70,9 @@ def top_k_unseen(
 def catalogue_arrays(item_factors: DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """The items' ids (ascending) and factors as numpy arrays, for the workers."""
     items = item_factors.orderBy("id").toPandas()
+    if items.empty:
+        # e.g. every movie with factors has left the catalogue (landing.movies)
+        raise ValueError("no movie with factors is left to score: nothing to recommend")
     vectors = np.stack(items["features"].to_list()).astype(np.float32)
     return items["id"].to_numpy(np.int32), vectors
 
@@ -101,7 +104,7 @@ def top_k_block(
     # its k-th best (a seen movie's -inf is below the lowest float). Ties can
     # give a row more than k, so they are ranked by score, then the smaller
     # movie id, and k kept.
-    floor = np.maximum(_kth_best_lower_bound(scores, kept), np.finfo(scores.dtype).min)
+    floor = np.maximum(kth_best_lower_bound(scores, kept), np.finfo(scores.dtype).min)
     rows, cols = np.divmod(np.flatnonzero(scores >= floor[:, None]), n_items)
     best_scores = scores[rows, cols]
     order = np.lexsort((item_ids[cols], -best_scores, rows))
@@ -121,19 +124,32 @@ def top_k_block(
     )
 
 
-def _kth_best_lower_bound(scores: np.ndarray, k: int) -> np.ndarray:
-    """Per row, the k-th best score among every `selection_stride`-th movie:
-    never above the row's own k-th best, so every movie of its top k scores at
-    least that."""
-    sample = scores[:, :: selection_stride(scores.shape[1], k)]
-    return np.partition(sample, sample.shape[1] - k, axis=1)[:, sample.shape[1] - k]
+def kth_best_lower_bound(scores: np.ndarray, k: int) -> np.ndarray:
+    """Per row, a lower bound of its k-th best score. The movies are dealt
+    into `group_count` groups (movie j into group j mod groups), and the bound
+    is the k-th best of the groups' maxima: the k groups with the highest
+    maxima hold k different movies scoring at least it, so no row's k-th best
+    is below it. The maxima are element-wise maxima of consecutive runs of
+    movies, a fraction of the cost of partitioning every movie; only the
+    maxima are partitioned."""
+    n_users, n_movies = scores.shape
+    groups = group_count(n_movies, k)
+    whole = n_movies // groups
+    row_stride, movie_stride = scores.strides
+    # a view: `whole` consecutive runs of `groups` movies per row
+    runs = as_strided(
+        scores, (n_users, whole, groups), (row_stride, groups * movie_stride, movie_stride),
+        writeable=False,
+    )  # fmt: skip
+    maxima = runs.max(axis=1)
+    rest = scores[:, whole * groups :]
+    np.maximum(maxima[:, : rest.shape[1]], rest, out=maxima[:, : rest.shape[1]])
+    return np.partition(maxima, groups - k, axis=1)[:, groups - k]
 
 
-def selection_stride(n_movies: int, k: int) -> int:
-    """Partitioning a row of every movie was a block's largest cost; a sample
-    of every stride-th movie costs that share of it, and lets about k * stride
-    candidates per row through to the sort. Balancing the two gives a stride
-    growing with the square root of movies per k: 4 for MovieLens-25M's
-    60,000 movies and k = 50, 1 (the exact k-th best) for small catalogues
-    (`bench/top_k_block.py`)."""
-    return max(1, math.isqrt(n_movies // (64 * k)))
+def group_count(n_movies: int, k: int) -> int:
+    """How many groups the movies are dealt into for the bound: 8 k, so that
+    a row's k best rarely share a group and a few more than k movies reach the
+    bound; every movie its own group (the exact k-th best) in catalogues of up
+    to 8 k movies (`bench/top_k_block.py`)."""
+    return min(n_movies, 8 * k)

@@ -7,7 +7,13 @@ import pyarrow as pa
 import pytest
 from pyspark.ml.recommendation import ALS
 
-from movie_recs.model.top_k import Factors, selection_stride, top_k_block, top_k_unseen
+from movie_recs.model.top_k import (
+    Factors,
+    group_count,
+    kth_best_lower_bound,
+    top_k_block,
+    top_k_unseen,
+)
 
 N_USERS, N_MOVIES = 20, 30
 
@@ -80,6 +86,14 @@ def test_a_user_who_has_seen_nothing_in_scores_gets_the_best_of_the_catalogue(sp
     assert sorted(r["movie_id"] for r in recs) == list(range(1, N_MOVIES + 1))
 
 
+def test_no_movie_left_to_score_is_a_clear_error(spark, scores, model):
+    # every movie with factors has left the catalogue: the night stops, named
+    users = spark.createDataFrame([(1,)], "user_id int")
+    no_items = Factors(model.userFactors, model.itemFactors.limit(0))
+    with pytest.raises(ValueError, match="no movie with factors is left to score"):
+        top_k_unseen(no_items, scores, users, k=3)
+
+
 @pytest.mark.parametrize("k, expected", [(2, [10, 30]), (3, [10, 30, 40]), (9, [10, 30, 40, 50])])
 def test_ties_with_the_kth_score_go_to_the_smaller_movie_ids(k, expected):
     # one user, one factor: the movies score 3, 2, 2, 2, 1; movie 20 is seen
@@ -98,19 +112,21 @@ def test_ties_with_the_kth_score_go_to_the_smaller_movie_ids(k, expected):
     assert [r["rank"] for r in rows] == list(range(1, len(expected) + 1))
 
 
-def test_top_k_from_a_sampled_bound_is_exact_on_a_large_catalogue():
-    # 2,000 movies and k = 3: each row's k-th best is bounded from a sample of
-    # the movies. Integer scores tie, some at the k-th best; user 0 has seen
-    # exactly the sampled movies (the bound is then no bound), user 1 all but
-    # two movies.
-    n_movies, k, rng = 2_000, 3, np.random.default_rng(11)
-    stride = selection_stride(n_movies, k)
-    assert stride > 1
+@pytest.mark.parametrize("n_movies, k", [(2_000, 3), (2_001, 50)])
+def test_top_k_from_a_bound_of_group_maxima_is_exact_on_a_large_catalogue(n_movies, k):
+    # More movies than groups, so each row's k-th best is bounded from the
+    # groups' maxima; the last movies are the rest after whole runs of groups.
+    # Integer scores tie, some at the k-th best; user 0 has seen every movie
+    # but one group's (fewer than k groups keep a maximum: the bound is then no
+    # bound), user 1 all but two movies.
+    rng = np.random.default_rng(11)
+    groups = group_count(n_movies, k)
+    assert groups < n_movies and n_movies % groups
     item_ids = np.arange(100, 100 + n_movies, dtype=np.int32)
     item_vectors = rng.integers(-40, 41, (n_movies, 2)).astype(np.float32)
     user_vectors = rng.integers(-3, 4, (6, 2)).astype(np.float32)
     seen = [
-        item_ids[::stride],
+        np.delete(item_ids, np.arange(0, n_movies, groups)),
         np.delete(item_ids, [5, 1_500]),
         *(rng.choice(item_ids, 50, replace=False) for _ in range(4)),
     ]
@@ -132,3 +148,18 @@ def test_top_k_from_a_sampled_bound_is_exact_on_a_large_catalogue():
         expected[user] = item_ids[unseen][order][:k].tolist()
     assert got == expected
     assert sorted(got[1]) == [105, 1_600]
+
+
+@pytest.mark.parametrize("n_movies", [7, 400, 401, 2_001])
+def test_the_bound_is_never_above_a_rows_kth_best_and_exact_on_small_catalogues(n_movies):
+    # row 0: one movie far above the rest, so a bound counting it twice (groups
+    # that overlap) would be above the row's 2nd best
+    k = 2
+    scores = np.random.default_rng(3).normal(size=(4, n_movies)).astype(np.float32)
+    scores[0] = 0.0
+    scores[0, n_movies // 2] = 10.0
+    kth_best = np.sort(scores, axis=1)[:, -k]
+    bound = kth_best_lower_bound(scores, k)
+    assert (bound <= kth_best).all()
+    if group_count(n_movies, k) == n_movies:  # every movie its own group
+        assert (bound == kth_best).all()
