@@ -87,7 +87,7 @@ def test_a_user_who_has_seen_nothing_in_scores_gets_the_best_of_the_catalogue(sp
 
 
 def test_no_movie_left_to_score_is_a_clear_error(spark, scores, model):
-    # every movie with factors has left the catalogue: the night stops, named
+    # every movie with factors has left the catalogue: the night stops with this error
     users = spark.createDataFrame([(1,)], "user_id int")
     no_items = Factors(model.userFactors, model.itemFactors.limit(0))
     with pytest.raises(ValueError, match="no movie with factors is left to score"):
